@@ -1,0 +1,1 @@
+//! Cloakfusion API client.

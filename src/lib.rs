@@ -1,0 +1,15 @@
+//! edgeflush: deploy webhooks and file changes on the document root become
+//! batched, rate-limited, durable and confirmed purges on the Cloakfusion CDN.
+//!
+//! The pipeline, one folder per stage:
+//! sources (webhook, fs watch) -> mapping -> queue (store + batcher) ->
+//! sink (Cloakfusion flush + status poller). Beside it: config, metrics/admin,
+//! the CLI, the API simulator and the daemon wiring.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cloakfusion;
+pub mod config;
+pub mod mapping;
+pub mod simulator;
