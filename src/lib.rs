@@ -13,3 +13,4 @@ pub mod cloakfusion;
 pub mod config;
 pub mod mapping;
 pub mod simulator;
+pub mod queue;

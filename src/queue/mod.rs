@@ -1,0 +1,126 @@
+//! The durable queue: a `Store` trait (SQLite embedded, PostgreSQL for
+//! fleets) and the batching policy that decides when a vhost's pending purges
+//! become a flush call.
+
+pub mod batcher;
+pub mod model;
+pub mod sqlite;
+mod sqlite_poll;
+mod sqlite_schema;
+#[cfg(test)]
+mod sqlite_tests;
+
+pub use model::*;
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store schema: {0}")]
+    Schema(String),
+    #[error("store query failed: {0}")]
+    Query(String),
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    /// Full disks, locked or read-only databases pass; a caller may retry later
+    /// (and a webhook answers 503 so that its sender does).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, StoreError::Schema(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the pipeline asks of its storage. Every write returns only once
+/// it is durable: a source acknowledges after `enqueue` and never before.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds purges in one transaction; a URL already pending for its vhost is
+    /// coalesced, not added twice.
+    async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport>;
+
+    /// Pending work per vhost that is due (`not_before <= now`).
+    async fn pending_groups(&self, now: Millis) -> StoreResult<Vec<PendingGroup>>;
+
+    /// Takes up to `max` due pending purges of `vhost` (oldest first) into a
+    /// new batch in state `sending`.
+    async fn claim_batch(&self, vhost: &str, max: usize, now: Millis)
+    -> StoreResult<Option<Batch>>;
+
+    /// Batches in `sending` whose next attempt is due: retries, and what was
+    /// in flight when the process died.
+    async fn due_sending(&self, now: Millis) -> StoreResult<Vec<Batch>>;
+
+    /// The earliest `next_attempt_at` among `sending` batches.
+    async fn next_sending_due(&self) -> StoreResult<Option<Millis>>;
+
+    /// The API accepted the batch.
+    async fn mark_flushed(
+        &self,
+        batch: i64,
+        api_id: Option<String>,
+        now: Millis,
+        first_poll: Millis,
+    ) -> StoreResult<()>;
+
+    /// A retryable failure: keep the batch, try again at `at`.
+    async fn retry_later(&self, batch: i64, at: Millis, error: &str) -> StoreResult<()>;
+
+    /// Splits a batch in two halves (413 / bisecting a 400); both stay `sending`
+    /// and due now. Returns the new batches; the old one is removed.
+    async fn split_batch(&self, batch: i64, now: Millis) -> StoreResult<Vec<Batch>>;
+
+    /// Dead-letters every purge of a batch (a URL the API refuses).
+    async fn dead_letter_batch(&self, batch: i64, reason: &str, now: Millis) -> StoreResult<()>;
+
+    /// Flushed batches whose next poll is due.
+    async fn due_polls(&self, now: Millis) -> StoreResult<Vec<Batch>>;
+
+    async fn next_poll_due(&self) -> StoreResult<Option<Millis>>;
+
+    /// Records what one poll learned. Purges not named stay `flushed`; the
+    /// batch is polled again at `next_poll` unless nothing is left.
+    async fn apply_poll(
+        &self,
+        batch: i64,
+        outcomes: Vec<(i64, PollOutcome)>,
+        now: Millis,
+        next_poll: Millis,
+    ) -> StoreResult<()>;
+
+    /// Counts by state, read from the store so that they are right after a
+    /// restart.
+    async fn counts(&self) -> StoreResult<BTreeMap<PurgeState, u64>>;
+
+    async fn recent_purges(&self, limit: usize, state: Option<PurgeState>)
+    -> StoreResult<Vec<PurgeRecord>>;
+
+    async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
+
+    /// Deletes finished purges and batches older than `before`.
+    async fn prune(&self, before: Millis) -> StoreResult<u64>;
+
+    /// A cheap write that proves the store takes work (readiness).
+    async fn probe(&self) -> StoreResult<()>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+impl Ord for PurgeState {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (*self as u8).cmp(&(*other as u8))
+    }
+}
+
+impl PartialOrd for PurgeState {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}

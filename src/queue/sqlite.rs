@@ -1,0 +1,475 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`, so that a
+//! committed enqueue survives a crash or a power cut. One connection behind a
+//! mutex, driven from tokio's blocking pool; writes are short transactions.
+
+use super::sqlite_schema::migrate;
+use super::*;
+use rusqlite::{Connection, Transaction, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                DiskFull
+                    | ReadOnly
+                    | DatabaseBusy
+                    | DatabaseLocked
+                    | CannotOpen
+                    | SystemIoFailure
+                    | PermissionDenied
+            ) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Query(e.to_string()),
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(map_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(map_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(map_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(map_err)?;
+        migrate(&mut conn).map_err(StoreError::Schema)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Task("store mutex poisoned".into()))?;
+            f(&mut guard).map_err(map_err)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn tx<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn load_items(tx: &Connection, batch: i64, state: &str) -> rusqlite::Result<Vec<PurgeItem>> {
+    let mut st = tx.prepare_cached(
+        "SELECT id, url, path, enqueued_at, reflushes, unconfirmed FROM purges
+         WHERE batch_id = ?1 AND state = ?2 ORDER BY id",
+    )?;
+    let rows = st.query_map(params![batch, state], |r| {
+        Ok(PurgeItem {
+            id: r.get(0)?,
+            url: r.get(1)?,
+            path: r.get(2)?,
+            enqueued_at: r.get(3)?,
+            reflushes: r.get::<_, i64>(4)? as u32,
+            unconfirmed: r.get::<_, i64>(5)? != 0,
+        })
+    })?;
+    rows.collect()
+}
+
+fn load_batches(
+    tx: &Connection,
+    sql: &str,
+    now: Millis,
+    item_state: &str,
+) -> rusqlite::Result<Vec<Batch>> {
+    let mut st = tx.prepare_cached(sql)?;
+    let heads = st
+        .query_map([now], |r| {
+            Ok(Batch {
+                id: r.get(0)?,
+                vhost: r.get(1)?,
+                state: BatchState::parse(&r.get::<_, String>(2)?).unwrap_or(BatchState::Done),
+                attempts: r.get::<_, i64>(3)? as u32,
+                created_at: r.get(4)?,
+                flushed_at: r.get(5)?,
+                polls: r.get::<_, i64>(6)? as u32,
+                items: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(heads.len());
+    for mut b in heads {
+        b.items = load_items(tx, b.id, item_state)?;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+const BATCH_COLS: &str = "id, vhost, state, attempts, created_at, flushed_at, polls";
+
+fn new_batch(
+    tx: &Connection,
+    vhost: &str,
+    attempts: u32,
+    now: Millis,
+    ids: &[i64],
+) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO batches (vhost, state, size, attempts, created_at, next_attempt_at)
+         VALUES (?1, 'sending', ?2, ?3, ?4, ?4)",
+        params![vhost, ids.len() as i64, attempts as i64, now],
+    )?;
+    let id = tx.last_insert_rowid();
+    let mut up = tx.prepare_cached(
+        "UPDATE purges SET state = 'sent', batch_id = ?1, updated_at = ?2 WHERE id = ?3",
+    )?;
+    for pid in ids {
+        up.execute(params![id, now, pid])?;
+    }
+    Ok(id)
+}
+
+fn batch_by_id(tx: &Connection, id: i64) -> rusqlite::Result<Option<Batch>> {
+    let sql = format!("SELECT {BATCH_COLS} FROM batches WHERE id = ?1");
+    Ok(load_batches(tx, &sql, id, "sent")?.into_iter().next())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
+        self.tx(move |tx| {
+            let mut report = EnqueueReport::default();
+            let now = now_ms();
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO purges (site, vhost, url, path, state, origin_kind, origin_ref,
+                                     enqueued_at, not_before, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7)
+                 ON CONFLICT (vhost, url) WHERE state = 'pending' DO NOTHING",
+            )?;
+            let mut earlier = tx.prepare_cached(
+                "UPDATE purges SET not_before = ?3
+                 WHERE vhost = ?1 AND url = ?2 AND state = 'pending' AND not_before > ?3",
+            )?;
+            for p in &items {
+                let n = ins.execute(params![
+                    p.site,
+                    p.vhost,
+                    p.url,
+                    p.path,
+                    p.origin.kind,
+                    p.origin.reference,
+                    now,
+                    p.not_before
+                ])?;
+                if n == 1 {
+                    report.added += 1;
+                } else {
+                    report.coalesced += 1;
+                    earlier.execute(params![p.vhost, p.url, p.not_before])?;
+                }
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn pending_groups(&self, now: Millis) -> StoreResult<Vec<PendingGroup>> {
+        self.call(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT vhost, COUNT(*), MIN(enqueued_at), MAX(enqueued_at) FROM purges
+                 WHERE state = 'pending' AND not_before <= ?1 GROUP BY vhost ORDER BY vhost",
+            )?;
+            let rows = st.query_map([now], |r| {
+                Ok(PendingGroup {
+                    vhost: r.get(0)?,
+                    count: r.get::<_, i64>(1)? as u64,
+                    first_enqueued: r.get(2)?,
+                    last_enqueued: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn claim_batch(
+        &self,
+        vhost: &str,
+        max: usize,
+        now: Millis,
+    ) -> StoreResult<Option<Batch>> {
+        let vhost = vhost.to_string();
+        self.tx(move |tx| {
+            let ids: Vec<i64> = {
+                let mut st = tx.prepare_cached(
+                    "SELECT id FROM purges WHERE state = 'pending' AND vhost = ?1
+                     AND not_before <= ?2 ORDER BY id LIMIT ?3",
+                )?;
+                st.query_map(params![vhost, now, max as i64], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            tx.execute(
+                &format!(
+                    "UPDATE purges SET attempts = attempts + 1 WHERE state = 'pending'
+                     AND vhost = ?1 AND id IN ({})",
+                    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+                ),
+                [&vhost],
+            )?;
+            let id = new_batch(tx, &vhost, 0, now, &ids)?;
+            batch_by_id(tx, id)
+        })
+        .await
+    }
+
+    async fn due_sending(&self, now: Millis) -> StoreResult<Vec<Batch>> {
+        self.call(move |c| {
+            let sql = format!(
+                "SELECT {BATCH_COLS} FROM batches WHERE state = 'sending'
+                 AND next_attempt_at <= ?1 ORDER BY id"
+            );
+            load_batches(c, &sql, now, "sent")
+        })
+        .await
+    }
+
+    async fn next_sending_due(&self) -> StoreResult<Option<Millis>> {
+        self.call(|c| {
+            c.query_row(
+                "SELECT MIN(next_attempt_at) FROM batches WHERE state = 'sending'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn mark_flushed(
+        &self,
+        batch: i64,
+        api_id: Option<String>,
+        now: Millis,
+        first_poll: Millis,
+    ) -> StoreResult<()> {
+        self.tx(move |tx| {
+            tx.execute(
+                "UPDATE batches SET state = 'flushed', api_id = ?2, flushed_at = ?3,
+                 next_poll_at = ?4, error = NULL WHERE id = ?1",
+                params![batch, api_id, now, first_poll],
+            )?;
+            tx.execute(
+                "UPDATE purges SET state = 'flushed', flushed_at = ?2, updated_at = ?2,
+                 error = NULL WHERE batch_id = ?1 AND state = 'sent'",
+                params![batch, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retry_later(&self, batch: i64, at: Millis, error: &str) -> StoreResult<()> {
+        let error = error.to_string();
+        self.tx(move |tx| {
+            tx.execute(
+                "UPDATE batches SET attempts = attempts + 1, next_attempt_at = ?2, error = ?3
+                 WHERE id = ?1",
+                params![batch, at, error],
+            )?;
+            tx.execute(
+                "UPDATE purges SET attempts = attempts + 1, error = ?2
+                 WHERE batch_id = ?1 AND state = 'sent'",
+                params![batch, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn split_batch(&self, batch: i64, now: Millis) -> StoreResult<Vec<Batch>> {
+        self.tx(move |tx| {
+            let Some(b) = batch_by_id(tx, batch)? else {
+                return Ok(Vec::new());
+            };
+            if b.items.len() < 2 {
+                return Ok(vec![b]);
+            }
+            let ids: Vec<i64> = b.items.iter().map(|i| i.id).collect();
+            let (left, right) = ids.split_at(ids.len() / 2);
+            let l = new_batch(tx, &b.vhost, b.attempts, now, left)?;
+            let r = new_batch(tx, &b.vhost, b.attempts, now, right)?;
+            tx.execute("DELETE FROM batches WHERE id = ?1", [batch])?;
+            let mut out = Vec::new();
+            for id in [l, r] {
+                if let Some(nb) = batch_by_id(tx, id)? {
+                    out.push(nb);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn dead_letter_batch(&self, batch: i64, reason: &str, now: Millis) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.tx(move |tx| {
+            tx.execute(
+                "UPDATE purges SET state = 'failed', error = ?2, updated_at = ?3
+                 WHERE batch_id = ?1 AND state = 'sent'",
+                params![batch, reason, now],
+            )?;
+            tx.execute(
+                "UPDATE batches SET state = 'done', finished_at = ?3, error = ?2 WHERE id = ?1",
+                params![batch, reason, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn due_polls(&self, now: Millis) -> StoreResult<Vec<Batch>> {
+        self.call(move |c| {
+            let sql = format!(
+                "SELECT {BATCH_COLS} FROM batches WHERE state = 'flushed'
+                 AND next_poll_at <= ?1 ORDER BY next_poll_at, id"
+            );
+            load_batches(c, &sql, now, "flushed")
+        })
+        .await
+    }
+
+    async fn next_poll_due(&self) -> StoreResult<Option<Millis>> {
+        self.call(|c| {
+            c.query_row(
+                "SELECT MIN(next_poll_at) FROM batches WHERE state = 'flushed'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    async fn apply_poll(
+        &self,
+        batch: i64,
+        outcomes: Vec<(i64, PollOutcome)>,
+        now: Millis,
+        next_poll: Millis,
+    ) -> StoreResult<()> {
+        self.tx(move |tx| {
+            for (id, outcome) in &outcomes {
+                super::sqlite_poll::apply_outcome(tx, *id, *outcome, now)?;
+            }
+            let left: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM purges WHERE batch_id = ?1 AND state = 'flushed'",
+                [batch],
+                |r| r.get(0),
+            )?;
+            if left == 0 {
+                tx.execute(
+                    "UPDATE batches SET state = 'done', finished_at = ?2, polls = polls + 1
+                     WHERE id = ?1",
+                    params![batch, now],
+                )?;
+            } else {
+                tx.execute(
+                    "UPDATE batches SET polls = polls + 1, next_poll_at = ?2 WHERE id = ?1",
+                    params![batch, next_poll],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counts(&self) -> StoreResult<BTreeMap<PurgeState, u64>> {
+        self.call(|c| {
+            let mut st = c.prepare_cached("SELECT state, COUNT(*) FROM purges GROUP BY state")?;
+            let mut out: BTreeMap<PurgeState, u64> =
+                PurgeState::ALL.iter().map(|s| (*s, 0)).collect();
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (s, n) = row?;
+                if let Some(s) = PurgeState::parse(&s) {
+                    out.insert(s, n as u64);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn recent_purges(
+        &self,
+        limit: usize,
+        state: Option<PurgeState>,
+    ) -> StoreResult<Vec<PurgeRecord>> {
+        self.call(move |c| super::sqlite_poll::recent_purges(c, limit, state))
+            .await
+    }
+
+    async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>> {
+        self.call(move |c| super::sqlite_poll::recent_batches(c, limit))
+            .await
+    }
+
+    async fn prune(&self, before: Millis) -> StoreResult<u64> {
+        self.tx(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM purges WHERE state IN ('confirmed', 'failed', 'unconfirmed')
+                 AND updated_at < ?1",
+                [before],
+            )?;
+            tx.execute(
+                "DELETE FROM batches WHERE state = 'done' AND finished_at < ?1",
+                [before],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn probe(&self) -> StoreResult<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('probe', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [now_ms().to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
