@@ -1,0 +1,82 @@
+//! The workers of the daemon, each `async fn(.., CancellationToken) ->
+//! WorkerResult`, spawned into one JoinSet with a name for the logs.
+
+use super::{DaemonError, WorkerResult};
+use crate::config::Settings;
+use crate::queue::now_ms;
+use crate::sink::{SinkContext, flusher, poller};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::{JoinError, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+type Tasks = JoinSet<(&'static str, WorkerResult)>;
+
+pub(super) fn spawn_all(
+    tasks: &mut Tasks,
+    cancel: &CancellationToken,
+    admin: actix_web::dev::Server,
+    sink: SinkContext,
+    settings: Arc<Settings>,
+) {
+    let c = cancel.clone();
+    tasks.spawn(async move { ("admin", admin_server(admin, c).await) });
+    let (c, s) = (cancel.clone(), sink.clone());
+    tasks.spawn(async move { ("flusher", flusher::run(s, c).await.map_err(Into::into)) });
+    let (c, s) = (cancel.clone(), sink.clone());
+    tasks.spawn(async move { ("poller", poller::run(s, c).await.map_err(Into::into)) });
+    let c = cancel.clone();
+    tasks.spawn(async move { ("pruner", pruner(sink, settings, c).await) });
+}
+
+/// Logs and converts a finished task. A worker that returns early without
+/// being cancelled is a failure too: the daemon must not run half-alive.
+pub(super) fn outcome(done: Result<(&'static str, WorkerResult), JoinError>) -> Option<DaemonError> {
+    match done {
+        Ok((name, Ok(()))) => {
+            tracing::debug!(worker = name, "worker stopped");
+            None
+        }
+        Ok((name, Err(e))) => {
+            tracing::error!(worker = name, error = %e, "worker failed");
+            Some(e)
+        }
+        Err(e) if e.is_cancelled() => None,
+        Err(e) => Some(DaemonError::Worker {
+            name: "task",
+            reason: e.to_string(),
+        }),
+    }
+}
+
+async fn admin_server(server: actix_web::dev::Server, cancel: CancellationToken) -> WorkerResult {
+    let handle = server.handle();
+    let run = tokio::spawn(server);
+    cancel.cancelled().await;
+    handle.stop(true).await;
+    run.await
+        .map_err(|e| DaemonError::Worker {
+            name: "admin",
+            reason: e.to_string(),
+        })?
+        .map_err(|e| DaemonError::Worker {
+            name: "admin",
+            reason: e.to_string(),
+        })
+}
+
+/// Deletes finished purges older than `store.retention`, hourly.
+async fn pruner(sink: SinkContext, settings: Arc<Settings>, cancel: CancellationToken) -> WorkerResult {
+    loop {
+        let before = now_ms() - settings.store.retention.as_millis() as i64;
+        match sink.store.prune(before).await {
+            Ok(n) if n > 0 => tracing::info!(purges = n, "pruned finished purges"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "prune failed; will try again"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
