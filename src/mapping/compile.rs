@@ -47,9 +47,9 @@ impl SiteMap {
             for (i, s) in raw.base_urls.iter().enumerate() {
                 match parse_base(s) {
                     Ok(b) => match bases.iter().position(|x| *x == b) {
-                        Some(j) => errs.push(format!(
-                            "{key}.base_urls[{i}]: duplicate of base_urls[{j}]"
-                        )),
+                        Some(j) => {
+                            errs.push(format!("{key}.base_urls[{i}]: duplicate of base_urls[{j}]"))
+                        }
                         None => bases.push(b),
                     },
                     Err(e) => errs.push(format!("{key}.base_urls[{i}]: {e}")),
@@ -88,7 +88,6 @@ impl SiteMap {
         }
 
         let also_purge = fixed_specs(&raw.also_purge, &format!("{key}.also_purge"), &mut errs);
-        let full_purge = fixed_specs(&raw.full_purge, &format!("{key}.full_purge"), &mut errs);
 
         let mut exclude = GlobSetBuilder::new();
         for (i, g) in raw.exclude.iter().enumerate() {
@@ -129,6 +128,7 @@ impl SiteMap {
             });
         }
 
+        let full_purge = fixed_specs(&raw.full_purge, &format!("{key}.full_purge"), &mut errs);
         let exclude = finish(exclude, &format!("{key}.exclude"), &mut errs);
         let rule_globs = finish(rule_globs, &format!("{key}.rule"), &mut errs);
         if !errs.is_empty() {
@@ -158,8 +158,7 @@ impl SiteMap {
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -244,3 +243,7 @@ fn finish(b: GlobSetBuilder, key: &str, errs: &mut Vec<String>) -> GlobSet {
         GlobSet::empty()
     })
 }
+
+#[cfg(test)]
+#[path = "compile_tests.rs"]
+mod tests;

@@ -70,9 +70,9 @@ pub(crate) fn url_path_text(s: &str, mode: Mode) -> Result<String, String> {
         if is_path_char(c) {
             out.push(c);
         } else if c == '%' {
-            let triplet = s.get(i + 1..i + 3).filter(|h| {
-                h.len() == 2 && h.bytes().all(|b| b.is_ascii_hexdigit())
-            });
+            let triplet = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.len() == 2 && h.bytes().all(|b| b.is_ascii_hexdigit()));
             match (triplet, mode) {
                 (Some(hex), _) => {
                     out.push('%');
@@ -154,10 +154,7 @@ mod tests {
 
     #[test]
     fn strict_keeps_valid_triplets_and_refuses_the_rest() {
-        assert_eq!(
-            url_path_text("/a%20b/c", Mode::Strict).unwrap(),
-            "/a%20b/c"
-        );
+        assert_eq!(url_path_text("/a%20b/c", Mode::Strict).unwrap(), "/a%20b/c");
         assert!(url_path_text("/a b", Mode::Strict).is_err());
         assert!(url_path_text("/é", Mode::Strict).is_err());
         assert!(url_path_text("/50%", Mode::Strict).is_err());

@@ -101,7 +101,12 @@ fn check_inside(dir: &Path, canon_root: &Path, abs: &Path) -> Result<(), MapErro
         match std::fs::canonicalize(cur) {
             Ok(real) if real.starts_with(canon_root) => return Ok(()),
             Ok(_) => return Err(MapError::SymlinkEscape { path: shown(abs) }),
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 // A dangling symlink cannot be proven to stay inside.
                 if std::fs::symlink_metadata(cur).is_ok_and(|m| m.file_type().is_symlink()) {
                     return Err(MapError::SymlinkEscape { path: shown(abs) });
@@ -150,13 +155,19 @@ mod tests {
     #[test]
     fn existing_and_deleted_files_inside_map() {
         let t = tree();
-        assert_eq!(rel(&t.root, &t.root.join("blog/a.html")).unwrap(), "blog/a.html");
+        assert_eq!(
+            rel(&t.root, &t.root.join("blog/a.html")).unwrap(),
+            "blog/a.html"
+        );
         // Deleted file in a deleted directory: nearest existing ancestor is checked.
         assert_eq!(
             rel(&t.root, &t.root.join("gone/deeper/x.css")).unwrap(),
             "gone/deeper/x.css"
         );
-        assert_eq!(rel(&t.root, &t.root.join("blog/./b/../a.html")).unwrap(), "blog/a.html");
+        assert_eq!(
+            rel(&t.root, &t.root.join("blog/./b/../a.html")).unwrap(),
+            "blog/a.html"
+        );
     }
 
     #[test]
@@ -194,7 +205,10 @@ mod tests {
     fn symlink_inside_the_root_is_fine() {
         let t = tree();
         symlink(t.root.join("blog"), t.root.join("news")).unwrap();
-        assert_eq!(rel(&t.root, &t.root.join("news/a.html")).unwrap(), "news/a.html");
+        assert_eq!(
+            rel(&t.root, &t.root.join("news/a.html")).unwrap(),
+            "news/a.html"
+        );
     }
 
     #[test]
@@ -202,8 +216,14 @@ mod tests {
         let t = tree();
         let current = t.base.join("current");
         symlink(&t.root, &current).unwrap();
-        assert_eq!(rel(&current, &current.join("blog/a.html")).unwrap(), "blog/a.html");
-        assert_eq!(rel(&current, &t.root.join("blog/a.html")).unwrap(), "blog/a.html");
+        assert_eq!(
+            rel(&current, &current.join("blog/a.html")).unwrap(),
+            "blog/a.html"
+        );
+        assert_eq!(
+            rel(&current, &t.root.join("blog/a.html")).unwrap(),
+            "blog/a.html"
+        );
     }
 
     #[test]

@@ -244,3 +244,7 @@ fn redact(s: &str) -> String {
 #[cfg(test)]
 #[path = "map_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "lookup_tests.rs"]
+mod lookup_tests;

@@ -10,6 +10,8 @@ mod fs;
 mod map;
 mod relpath;
 mod template;
+#[cfg(test)]
+mod testutil;
 
 use std::path::PathBuf;
 
@@ -133,6 +135,14 @@ impl SiteMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Workers share one compiled map across tasks.
+    #[test]
+    fn site_map_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<SiteMap>();
+        shareable::<MapError>();
+    }
 
     #[test]
     fn kinds_are_stable_labels() {

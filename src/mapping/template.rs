@@ -230,14 +230,20 @@ mod tests {
     #[test]
     fn captures_of_dotfiles_and_top_level() {
         let c = caps(".htaccess");
-        assert_eq!((c.dir.as_str(), c.stem.as_str(), c.ext.as_str()), ("", ".htaccess", ""));
+        assert_eq!(
+            (c.dir.as_str(), c.stem.as_str(), c.ext.as_str()),
+            ("", ".htaccess", "")
+        );
         let c = caps("README");
         assert_eq!((c.stem.as_str(), c.ext.as_str()), ("README", ""));
     }
 
     #[test]
     fn renders_stem_for_posts() {
-        assert_eq!(render("/blog/{stem}/", "content/posts/hello.md"), "/blog/hello/");
+        assert_eq!(
+            render("/blog/{stem}/", "content/posts/hello.md"),
+            "/blog/hello/"
+        );
     }
 
     #[test]
