@@ -14,7 +14,7 @@ use crate::config::raw::RawSite;
 
 impl SiteMap {
     /// Errors are strings that name the key, e.g.
-    /// "site[www].rule[0].glob: invalid glob `[`: ...".
+    /// `` site[www].rule[0].glob: invalid glob `[`: ... ``.
     pub fn compile(raw: &RawSite, index: usize) -> Result<SiteMap, Vec<String>> {
         let mut errs = Vec::new();
         let name_ok = valid_name(&raw.name);

@@ -1,8 +1,8 @@
 //! Path to URL mapping: turns a changed file (webhook repo path, watcher path,
 //! operator input) into the exact CDN URLs to purge. Each `[[site]]` is
-//! compiled once at load into a [`SiteMap`]; workers only call the cheap,
-//! infallible-by-construction lookups here, and every refusal is a typed
-//! [`MapError`] whose [`MapError::kind`] can label a metric.
+//! compiled once at load into a [`SiteMap`]; workers only call its cheap
+//! lookups, and every refusal is a typed [`MapError`] whose
+//! [`MapError::kind`] can label a metric.
 
 mod compile;
 mod encode;
@@ -27,8 +27,8 @@ pub struct MappedUrl {
     /// URL path (encoded, leading `/`, base-URL prefix included): what a
     /// `/flushstatus/` regex is matched against.
     pub path: String,
-    /// What produced it: "file", "index", "pretty", "rule[0] <glob>",
-    /// "also_purge", "full_purge", "operator".
+    /// What produced it: `file`, `index`, `pretty`, `rule[0] <glob>`,
+    /// `also_purge`, `full_purge`, `operator`.
     pub rule: String,
 }
 
