@@ -166,4 +166,31 @@ mod tests {
         assert_eq!(f.latency_ms, 20);
         assert_eq!(o.flush_delay().unwrap(), Duration::from_secs(1));
     }
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimOptions,
+    }
+
+    #[test]
+    fn flattens_into_a_cli() {
+        use clap::{CommandFactory, Parser};
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--vhost",
+            "a.test",
+            "--vhost",
+            "b.test",
+            "--max-urls",
+            "3",
+            "--pages",
+        ])
+        .unwrap();
+        assert_eq!(cli.sim.vhosts, ["a.test", "b.test"]);
+        assert_eq!((cli.sim.max_urls, cli.sim.pages), (Some(3), true));
+        assert_eq!(cli.sim.listen, SimOptions::default().listen);
+        assert_eq!(cli.sim.flush_delay, "1s");
+    }
 }
