@@ -31,8 +31,10 @@ pub enum AdminError {
 }
 
 /// Binds now (so that a taken port fails start-up, not later) and returns
-/// the server to run.
-pub fn bind(state: AdminState) -> Result<actix_web::dev::Server, AdminError> {
+/// the server to run with the address it got (port 0 picks one).
+pub fn bind(
+    state: AdminState,
+) -> Result<(actix_web::dev::Server, std::net::SocketAddr), AdminError> {
     let addr = state.settings.server.admin_listen;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -45,7 +47,7 @@ pub fn bind(state: AdminState) -> Result<actix_web::dev::Server, AdminError> {
     .disable_signals()
     .shutdown_timeout(5)
     .bind(addr)
-    .map_err(|source| AdminError::Bind { addr, source })?
-    .run();
-    Ok(server)
+    .map_err(|source| AdminError::Bind { addr, source })?;
+    let bound = server.addrs().first().copied().unwrap_or(addr);
+    Ok((server.run(), bound))
 }

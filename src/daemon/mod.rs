@@ -46,6 +46,9 @@ pub struct Running {
     pub metrics: Metrics,
     pub health: Arc<Health>,
     pub cancel: CancellationToken,
+    /// Where the admin listener is bound (it may differ from the config when
+    /// the port was 0).
+    pub admin_addr: std::net::SocketAddr,
     tasks: JoinSet<(&'static str, WorkerResult)>,
 }
 
@@ -91,7 +94,7 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
         flush_wake: flush_wake.clone(),
     };
     let cancel = CancellationToken::new();
-    let admin = admin::bind(AdminState {
+    let (admin, admin_addr) = admin::bind(AdminState {
         settings: settings.clone(),
         store: store.clone(),
         intake: intake.clone(),
@@ -110,7 +113,7 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
     let mut tasks = JoinSet::new();
     workers::spawn_all(&mut tasks, &cancel, admin, sink, settings.clone());
     tracing::info!(
-        admin = %settings.server.admin_listen,
+        admin = %admin_addr,
         sites = settings.sites.len(),
         version = env!("CARGO_PKG_VERSION"),
         "edgeflush running"
@@ -122,6 +125,7 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
         metrics,
         health,
         cancel,
+        admin_addr,
         tasks,
     })
 }

@@ -1,0 +1,175 @@
+//! `edgeflush demo`: the real daemon against an in-process simulator, on a
+//! demo site in a temporary folder, narrating what the API sees. `--once`
+//! exits 0 after the first confirmed batch (tests and CI use it).
+
+use super::{Cli, CmdResult, Failure};
+use crate::intake::ChangeSet;
+use crate::queue::{BatchState, Origin, PurgeState};
+use crate::simulator::{self, SimOptions};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const VHOST: &str = "demo.edgeflush.test";
+
+fn write_demo_site(root: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(root.join("css"))?;
+    std::fs::create_dir_all(root.join("blog"))?;
+    std::fs::write(root.join("index.html"), "<h1>Hello from the origin</h1>\n")?;
+    std::fs::write(root.join("css/site.css"), "body { font-family: sans-serif }\n")?;
+    std::fs::write(root.join("blog/index.html"), "<h1>Blog</h1>\n")?;
+    Ok(())
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn demo_config(dir: &Path, api: &str, token: &str, admin_port: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"# Written by `edgeflush demo`.
+[cloakfusion]
+base_url = "{api}"
+token = "{token}"
+max_urls_per_flush = 100
+
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:{admin_port}"
+shutdown_timeout = "3s"
+
+[store]
+path = "{d}/edgeflush.db"
+
+[batch]
+linger = "500ms"
+max_delay = "5s"
+
+[status]
+initial_interval = "250ms"
+max_interval = "2s"
+
+[[site]]
+name = "demo"
+vhost = "{VHOST}"
+base_urls = ["https://{VHOST}"]
+root = "{d}/public"
+also_purge = ["/"]
+"#
+    )
+}
+
+pub async fn run(cli: &Cli, once: bool) -> CmdResult {
+    super::init_logging(cli.log_level.as_deref().unwrap_or("warn"), false);
+    let dir = std::env::temp_dir().join(format!("edgeflush-demo-{}", std::process::id()));
+    let root = dir.join("public");
+    write_demo_site(&root).map_err(|e| Failure::failed(format!("demo folder {}: {e}", dir.display())))?;
+
+    let sim = simulator::start(SimOptions {
+        listen: "127.0.0.1:0".into(),
+        vhosts: vec![VHOST.into()],
+        flush_delay: "1s".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .map_err(|e| Failure::failed(format!("simulator: {e}")))?;
+    let port = free_port().map_err(|e| Failure::failed(format!("no free port: {e}")))?;
+    let cfg_path = dir.join("edgeflush.toml");
+    std::fs::write(&cfg_path, demo_config(&dir, &sim.base_url(), &sim.token(), port))
+        .map_err(|e| Failure::failed(format!("{}: {e}", cfg_path.display())))?;
+    let settings = crate::config::load_file(&cfg_path).map_err(|e| Failure::failed(e.to_string()))?;
+    let running = crate::daemon::start(Arc::new(settings))
+        .await
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    super::local_cmds::cancel_on_signals(running.cancel.clone());
+
+    println!("edgeflush demo");
+    println!("  simulated Cloakfusion API  {}", sim.base_url());
+    println!("  daemon admin API           http://{}", running.admin_addr);
+    println!("  demo site root             {}", root.display());
+    println!("  config                     {}", cfg_path.display());
+    println!();
+    println!("Purge by hand from another terminal:");
+    println!("  cargo run --release -- --config {} purge --site demo /index.html", cfg_path.display());
+    println!("  cargo run --release -- --config {} status", cfg_path.display());
+    println!();
+
+    let site = running
+        .settings
+        .site("demo")
+        .cloned()
+        .ok_or_else(|| Failure::failed("demo site missing"))?;
+    let changes = ChangeSet {
+        paths: vec!["index.html".into(), "css/site.css".into(), "blog/index.html".into()],
+        ..Default::default()
+    };
+    let report = running
+        .intake
+        .submit(&site, changes, Origin::new("manual", "demo deploy"))
+        .await
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    println!("deploy: 3 files changed -> {} URLs queued (on disk before anything else happens)", report.queued);
+
+    let result = narrate(&running, &sim, once).await;
+    running.cancel.cancel();
+    let stopped = running.wait().await;
+    sim.stop().await;
+    if once {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result?;
+    stopped.map_err(|e| Failure::failed(e.to_string()))
+}
+
+/// Prints what the API receives and how batches progress, until cancelled
+/// (or, with `once`, until the first batch is confirmed).
+async fn narrate(running: &crate::daemon::Running, sim: &simulator::SimHandle, once: bool) -> CmdResult {
+    let started = Instant::now();
+    let mut seen_requests = 0usize;
+    let mut batch_states: HashMap<i64, BatchState> = HashMap::new();
+    loop {
+        if running.cancel.is_cancelled() {
+            return Ok(());
+        }
+        let reqs = sim.state().requests();
+        for r in reqs.iter().skip(seen_requests) {
+            let what = match r.body.as_ref() {
+                Some(b) if b.get("urls").is_some() => {
+                    format!("{} URL(s)", b["urls"].as_array().map_or(0, |a| a.len()))
+                }
+                Some(b) if b.get("filenames").is_some() => {
+                    format!("filenames {}", b["filenames"].as_str().unwrap_or(""))
+                }
+                _ => String::new(),
+            };
+            println!("  api <- {} {} {what} -> {}", r.method, r.path, r.status);
+        }
+        seen_requests = reqs.len();
+        let batches = running.store.recent_batches(50).await.map_err(|e| Failure::failed(e.to_string()))?;
+        for b in batches.iter().rev() {
+            if batch_states.get(&b.id) == Some(&b.state) {
+                continue;
+            }
+            batch_states.insert(b.id, b.state);
+            match b.state {
+                BatchState::Sending => println!("batch {}: {} URLs for {} sending", b.id, b.size, b.vhost),
+                BatchState::Flushed => println!("batch {}: flush accepted by the API (id {})", b.id, b.api_id.as_deref().unwrap_or("-")),
+                BatchState::Done => {
+                    let ms = b.finished_at.unwrap_or(0) - b.created_at;
+                    println!("batch {}: confirmed through flushstatus, {:.1}s after it was sent", b.id, ms as f64 / 1000.0);
+                    if once {
+                        let counts = running.store.counts().await.map_err(|e| Failure::failed(e.to_string()))?;
+                        println!("queue: {} confirmed, {} failed", counts[&PurgeState::Confirmed], counts[&PurgeState::Failed]);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if once && started.elapsed() > Duration::from_secs(60) {
+            return Err(Failure::failed("no batch confirmed within 60 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
