@@ -193,7 +193,11 @@ impl Client {
             req = req.json(b);
         }
         let started = Instant::now();
-        let result = self.exchange(req).await;
+        // Redacted before anything logs or returns it.
+        let result = self
+            .exchange(req)
+            .await
+            .map_err(|e| e.redact(inner.token.expose()));
         let path = url.path();
         match &result {
             Ok(a) => {
@@ -207,7 +211,7 @@ impl Client {
             let wait = retry_after.unwrap_or(super::error::DEFAULT_RETRY_AFTER);
             inner.limiter.pause_until(Instant::now() + wait);
         }
-        result.map_err(|e| e.redact(inner.token.expose()))
+        result
     }
 
     async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Answer, ApiError> {
