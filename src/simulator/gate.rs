@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rand::RngExt;
 
-use super::options::RetryAfter;
+use super::faults::RetryAfter;
 use super::reply::Reply;
 use super::routes::{Ctx, dispatch};
 use super::state::{Data, SimState};
@@ -88,6 +88,11 @@ fn throttle(d: &mut Data, now: Instant) -> Option<u64> {
         return Some(d.faults.retry_after_secs);
     }
     let limit = d.faults.throttle_per_minute as usize;
+    if limit == 0 {
+        // Count only while a limit is on, so switching one on starts fresh.
+        d.admitted.clear();
+        return None;
+    }
     let minute = Duration::from_secs(60);
     while d
         .admitted
@@ -96,7 +101,7 @@ fn throttle(d: &mut Data, now: Instant) -> Option<u64> {
     {
         d.admitted.pop_front();
     }
-    if limit > 0 && d.admitted.len() >= limit {
+    if d.admitted.len() >= limit {
         let oldest = d.admitted.front().copied().unwrap_or(now);
         let left = (oldest + minute).saturating_duration_since(now);
         return Some(left.as_secs() + u64::from(left.subsec_nanos() > 0));
@@ -202,7 +207,7 @@ pub(crate) async fn api(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::options::Faults;
+    use crate::simulator::faults::Faults;
 
     #[test]
     fn sliding_minute_limit() {

@@ -3,6 +3,7 @@
 //! and failure switchable at start and at run time. Every test of the project
 //! talks to it over real HTTP; `edgeflush simulate` and `demo` serve it.
 
+pub mod faults;
 mod gate;
 pub mod options;
 mod reply;

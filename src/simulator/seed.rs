@@ -73,7 +73,7 @@ pub(crate) fn load(opts: &super::SimOptions, d: &mut Data) -> Result<(), SimErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::options::Faults;
+    use crate::simulator::faults::Faults;
     use crate::simulator::state::SimState;
     use std::time::Duration;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::options::Faults;
+use super::faults::Faults;
 
 /// Cheap handle (an `Arc`) on the simulator state.
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::vhosts::vhost_json;
-use crate::simulator::options::Faults;
+use crate::simulator::faults::Faults;
 use crate::simulator::state::{Phase, SimState, unix_ms};
 
 fn bad_request(msg: String) -> HttpResponse {

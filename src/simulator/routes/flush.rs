@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Ctx, FieldErrors, REQUIRED, id_value};
-use crate::simulator::options::FlushResponse;
+use crate::simulator::faults::FlushResponse;
 use crate::simulator::reply::Reply;
 use crate::simulator::state::Data;
 

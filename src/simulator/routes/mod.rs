@@ -19,7 +19,7 @@ use actix_web::http::{Method, StatusCode};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-use super::options::Faults;
+use super::faults::Faults;
 use super::reply::Reply;
 use super::state::Data;
 

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::{Value, json};
 
 use super::{Ctx, FieldErrors, REQUIRED, find_vhost_ref, list};
-use crate::simulator::options::{EntryKey, Timestamps};
+use crate::simulator::faults::{EntryKey, Timestamps};
 use crate::simulator::reply::Reply;
 use crate::simulator::state::{Data, Phase};
 

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, FieldErrors, id_value, list as list_reply, req_str};
-use crate::simulator::options::Faults;
+use crate::simulator::faults::Faults;
 use crate::simulator::reply::Reply;
 use crate::simulator::state::{Data, Vhost};
 
