@@ -114,6 +114,8 @@ impl Intake {
             .with_label_values(&[site.name(), kind])
             .inc();
         tracing::warn!(site = site.name(), path = %input.escape_debug(), reason = why, "path refused");
-        report.refused.push(format!("{}: {why}", input.escape_debug()));
+        report
+            .refused
+            .push(format!("{}: {why}", input.escape_debug()));
     }
 }

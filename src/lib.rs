@@ -9,15 +9,15 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod admin;
+pub mod cli;
 pub mod cloakfusion;
 pub mod config;
-pub mod mapping;
-pub mod simulator;
-pub mod queue;
-pub mod metrics;
+pub mod daemon;
 pub mod health;
 pub mod intake;
+pub mod mapping;
+pub mod metrics;
+pub mod queue;
+pub mod simulator;
 pub mod sink;
-pub mod admin;
-pub mod daemon;
-pub mod cli;

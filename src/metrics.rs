@@ -31,13 +31,20 @@ pub struct Metrics {
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let c =
+        IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("{name}: {e}"));
     r.register(Box::new(c.clone()))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     c
 }
 
-fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
     let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     r.register(Box::new(h.clone()))
@@ -52,7 +59,10 @@ impl Metrics {
     pub fn new() -> Metrics {
         let r = Registry::new();
         let build_info = IntGaugeVec::new(
-            Opts::new("edgeflush_build_info", "Always 1; the labels carry the version."),
+            Opts::new(
+                "edgeflush_build_info",
+                "Always 1; the labels carry the version.",
+            ),
             &["version"],
         )
         .unwrap_or_else(|e| panic!("build_info: {e}"));
@@ -62,7 +72,10 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
         let queue_size = IntGaugeVec::new(
-            Opts::new("edgeflush_queue_purges", "Purges in the store by state, read from the store."),
+            Opts::new(
+                "edgeflush_queue_purges",
+                "Purges in the store by state, read from the store.",
+            ),
             &["state"],
         )
         .unwrap_or_else(|e| panic!("queue: {e}"));
@@ -83,27 +96,99 @@ impl Metrics {
         r.register(Box::new(config_reload_failures.clone()))
             .unwrap_or_else(|e| panic!("reload: {e}"));
         let auth_failing = GaugeVec::new(
-            Opts::new("edgeflush_api_auth_failing", "1 while the API refuses the token (401/403)."),
+            Opts::new(
+                "edgeflush_api_auth_failing",
+                "1 while the API refuses the token (401/403).",
+            ),
             &["endpoint"],
         )
         .unwrap_or_else(|e| panic!("auth: {e}"));
         r.register(Box::new(auth_failing.clone()))
             .unwrap_or_else(|e| panic!("auth: {e}"));
-        let secs = vec![0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+        let secs = vec![
+            0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+        ];
         Metrics {
-            urls_enqueued: counter(&r, "edgeflush_urls_enqueued_total", "URLs added to the queue, by site and source.", &["site", "source"]),
-            urls_coalesced: counter(&r, "edgeflush_urls_coalesced_total", "URLs not added because the same URL was already pending.", &["site", "source"]),
-            paths_refused: counter(&r, "edgeflush_paths_refused_total", "Changed paths refused by the mapping (outside the root, invalid).", &["site", "reason"]),
-            flush_requests: counter(&r, "edgeflush_flush_requests_total", "Flush calls to the API, by vhost and outcome.", &["vhost", "outcome"]),
-            urls_flushed: counter(&r, "edgeflush_urls_flushed_total", "URLs in flush calls the API accepted.", &["vhost"]),
-            flush_duration: histogram(&r, "edgeflush_flush_request_duration_seconds", "Duration of flush calls.", &["vhost"], vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
-            throttled: counter(&r, "edgeflush_api_throttled_total", "429 answers from the API, by endpoint.", &["endpoint"]),
-            retries: counter(&r, "edgeflush_flush_retries_total", "Flush batches scheduled for another attempt, by reason.", &["vhost", "reason"]),
-            status_polls: counter(&r, "edgeflush_flushstatus_polls_total", "flushstatus calls, by vhost and outcome.", &["vhost", "outcome"]),
-            purge_completion: histogram(&r, "edgeflush_purge_completion_seconds", "Time from enqueue to confirmed by flushstatus, per vhost.", &["vhost"], secs),
-            dead_letters: counter(&r, "edgeflush_dead_letters_total", "Purges given up (dead letters), by vhost and reason.", &["vhost", "reason"]),
-            unconfirmed: counter(&r, "edgeflush_purges_unconfirmed_total", "Purges not confirmed within status.timeout.", &["vhost"]),
-            api_errors: counter(&r, "edgeflush_api_errors_total", "API call errors by endpoint and kind.", &["endpoint", "kind"]),
+            urls_enqueued: counter(
+                &r,
+                "edgeflush_urls_enqueued_total",
+                "URLs added to the queue, by site and source.",
+                &["site", "source"],
+            ),
+            urls_coalesced: counter(
+                &r,
+                "edgeflush_urls_coalesced_total",
+                "URLs not added because the same URL was already pending.",
+                &["site", "source"],
+            ),
+            paths_refused: counter(
+                &r,
+                "edgeflush_paths_refused_total",
+                "Changed paths refused by the mapping (outside the root, invalid).",
+                &["site", "reason"],
+            ),
+            flush_requests: counter(
+                &r,
+                "edgeflush_flush_requests_total",
+                "Flush calls to the API, by vhost and outcome.",
+                &["vhost", "outcome"],
+            ),
+            urls_flushed: counter(
+                &r,
+                "edgeflush_urls_flushed_total",
+                "URLs in flush calls the API accepted.",
+                &["vhost"],
+            ),
+            flush_duration: histogram(
+                &r,
+                "edgeflush_flush_request_duration_seconds",
+                "Duration of flush calls.",
+                &["vhost"],
+                vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+            ),
+            throttled: counter(
+                &r,
+                "edgeflush_api_throttled_total",
+                "429 answers from the API, by endpoint.",
+                &["endpoint"],
+            ),
+            retries: counter(
+                &r,
+                "edgeflush_flush_retries_total",
+                "Flush batches scheduled for another attempt, by reason.",
+                &["vhost", "reason"],
+            ),
+            status_polls: counter(
+                &r,
+                "edgeflush_flushstatus_polls_total",
+                "flushstatus calls, by vhost and outcome.",
+                &["vhost", "outcome"],
+            ),
+            purge_completion: histogram(
+                &r,
+                "edgeflush_purge_completion_seconds",
+                "Time from enqueue to confirmed by flushstatus, per vhost.",
+                &["vhost"],
+                secs,
+            ),
+            dead_letters: counter(
+                &r,
+                "edgeflush_dead_letters_total",
+                "Purges given up (dead letters), by vhost and reason.",
+                &["vhost", "reason"],
+            ),
+            unconfirmed: counter(
+                &r,
+                "edgeflush_purges_unconfirmed_total",
+                "Purges not confirmed within status.timeout.",
+                &["vhost"],
+            ),
+            api_errors: counter(
+                &r,
+                "edgeflush_api_errors_total",
+                "API call errors by endpoint and kind.",
+                &["endpoint", "kind"],
+            ),
             registry: r,
             build_info,
             queue_size,

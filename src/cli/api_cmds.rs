@@ -42,7 +42,9 @@ pub async fn vhosts_list(cli: &Cli, settings: &Settings) -> CmdResult {
                 v.domain_name.clone(),
                 v.name.clone(),
                 v.origin_url.clone(),
-                p.and_then(|p| p.ttl).map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+                p.and_then(|p| p.ttl)
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -57,7 +59,9 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
     let mut plan = Vec::new();
     for site in &settings.sites {
         let Some(origin) = &site.origin_url else {
-            plan.push(j!({"site": site.name(), "action": "skip", "why": "no origin_url in the config"}));
+            plan.push(
+                j!({"site": site.name(), "action": "skip", "why": "no origin_url in the config"}),
+            );
             continue;
         };
         let want = VhostSpec {
@@ -68,13 +72,19 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
         let have = vhosts.iter().find(|v| v.domain_name == want.domain_name);
         let mut changes = Vec::new();
         match have {
-            None => changes.push(format!("create vhost {} -> {}", want.domain_name, want.origin_url)),
+            None => changes.push(format!(
+                "create vhost {} -> {}",
+                want.domain_name, want.origin_url
+            )),
             Some(h) => {
                 if h.name != want.name {
                     changes.push(format!("name: {:?} -> {:?}", h.name, want.name));
                 }
                 if h.origin_url != want.origin_url {
-                    changes.push(format!("origin_url: {} -> {}", h.origin_url, want.origin_url));
+                    changes.push(format!(
+                        "origin_url: {} -> {}",
+                        h.origin_url, want.origin_url
+                    ));
                 }
             }
         }
@@ -84,9 +94,9 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
         }
         let mut props_changed = false;
         if let Some(p) = &site.properties {
-            let cur = props.iter().find(|x| {
-                x.vhost == want.domain_name || have.is_some_and(|h| h.id == x.vhost)
-            });
+            let cur = props
+                .iter()
+                .find(|x| x.vhost == want.domain_name || have.is_some_and(|h| h.id == x.vhost));
             let diffs = super::check::property_diff(p, cur);
             props_changed = !diffs.is_empty();
             changes.extend(diffs);
@@ -135,7 +145,11 @@ fn vhost_of(settings: &Settings, url: &str) -> Option<(String, String)> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let path = parsed.path().to_string();
     for s in &settings.sites {
-        if s.map.base_urls().iter().any(|b| url.starts_with(b.trim_end_matches('/'))) {
+        if s.map
+            .base_urls()
+            .iter()
+            .any(|b| url.starts_with(b.trim_end_matches('/')))
+        {
             return Some((s.vhost().to_string(), path));
         }
     }
@@ -174,7 +188,13 @@ pub async fn flush(
         for r in &report {
             let n = r["urls"].as_array().map_or(0, |a| a.len());
             match r["accepted"].as_bool() {
-                Some(true) => println!("accepted: {n} URL(s){}", r["id"].as_str().map(|i| format!(" (id {i})")).unwrap_or_default()),
+                Some(true) => println!(
+                    "accepted: {n} URL(s){}",
+                    r["id"]
+                        .as_str()
+                        .map(|i| format!(" (id {i})"))
+                        .unwrap_or_default()
+                ),
                 _ => println!("refused: {n} URL(s): {}", r["error"].as_str().unwrap_or("")),
             }
         }
@@ -211,7 +231,10 @@ async fn wait_done(
     loop {
         for (vhost, paths) in groups {
             for re in path_regex(paths, settings.status.max_regex_len) {
-                let entries = c.flush_status(&re, std::slice::from_ref(vhost)).await.map_err(api)?;
+                let entries = c
+                    .flush_status(&re, std::slice::from_ref(vhost))
+                    .await
+                    .map_err(api)?;
                 for e in entries {
                     let word = match e.state {
                         FlushState::Done => "done",
@@ -225,12 +248,17 @@ async fn wait_done(
         let done = states.values().filter(|s| *s == "done").count();
         let failed = states.values().filter(|s| *s == "failed").count();
         if !quiet {
-            eprint!("\rwaiting: {done}/{total} done, {failed} failed, {:.0?} elapsed   ", start.elapsed());
+            eprint!(
+                "\rwaiting: {done}/{total} done, {failed} failed, {:.0?} elapsed   ",
+                start.elapsed()
+            );
             let _ = std::io::stderr().flush();
         }
         if failed > 0 {
             eprintln!();
-            return Err(Failure::failed(format!("{failed} URL(s) reported failed by the API")));
+            return Err(Failure::failed(format!(
+                "{failed} URL(s) reported failed by the API"
+            )));
         }
         if done >= total {
             if !quiet {
@@ -241,7 +269,9 @@ async fn wait_done(
         }
         if start.elapsed() > timeout {
             eprintln!();
-            return Err(Failure::failed(format!("not all URLs done after {timeout:?}")));
+            return Err(Failure::failed(format!(
+                "not all URLs done after {timeout:?}"
+            )));
         }
         tokio::time::sleep(crate::sink::backoff::poll_interval(
             Duration::from_secs(1),
@@ -256,13 +286,33 @@ async fn wait_done(
 pub async fn flush_status(cli: &Cli, settings: &Settings, vhost: &str, regex: &str) -> CmdResult {
     regex::Regex::new(regex).map_err(|e| Failure::usage(format!("--regex: {e}")))?;
     let c = client(settings)?;
-    let entries = c.flush_status(regex, &[vhost.to_string()]).await.map_err(api)?;
+    let entries = c
+        .flush_status(regex, &[vhost.to_string()])
+        .await
+        .map_err(api)?;
     if cli.json {
-        return json(&entries);
+        let secs = |t: Option<std::time::SystemTime>| {
+            t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+        };
+        let out: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                j!({"url": e.url, "path": e.path, "vhost": e.vhost, "status": e.raw_status,
+                    "state": format!("{:?}", e.state).to_lowercase(),
+                    "requested_at": secs(e.requested_at), "completed_at": secs(e.completed_at)})
+            })
+            .collect();
+        return json(&out);
     }
     let rows: Vec<Vec<String>> = entries
         .iter()
-        .map(|e| vec![e.url.clone().unwrap_or_else(|| e.path.clone()), e.raw_status.clone()])
+        .map(|e| {
+            vec![
+                e.url.clone().unwrap_or_else(|| e.path.clone()),
+                e.raw_status.clone(),
+            ]
+        })
         .collect();
     table(&["OBJECT", "STATUS"], &rows);
     Ok(())
@@ -276,7 +326,10 @@ pub async fn traffic(cli: &Cli, settings: &Settings, vhost: Option<&str>) -> Cmd
     }
     let mut leaves = Vec::new();
     numeric_leaves(&v, "", &mut leaves);
-    let rows: Vec<Vec<String>> = leaves.into_iter().map(|(k, n)| vec![k, n.to_string()]).collect();
+    let rows: Vec<Vec<String>> = leaves
+        .into_iter()
+        .map(|(k, n)| vec![k, n.to_string()])
+        .collect();
     table(&["FIGURE", "VALUE"], &rows);
     Ok(())
 }

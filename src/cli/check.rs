@@ -25,12 +25,20 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         .unwrap_or_else(|| "(no file: defaults and environment)".into());
     let settings = match config::load(&src, &[]) {
         Ok(s) => {
-            items.push(Item { check: "config".into(), ok: true, detail: format!("{file} is valid") });
+            items.push(Item {
+                check: "config".into(),
+                ok: true,
+                detail: format!("{file} is valid"),
+            });
             s
         }
         Err(e) => {
             for i in &e.issues {
-                items.push(Item { check: "config".into(), ok: false, detail: i.to_string() });
+                items.push(Item {
+                    check: "config".into(),
+                    ok: false,
+                    detail: i.to_string(),
+                });
             }
             finish(cli, &items)?;
             return Err(Failure::usage(""));
@@ -41,20 +49,35 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         ok: true,
         detail: format!(
             "API token {}, {} hook secret(s) readable with safe modes",
-            if settings.cloakfusion.token.is_some() { "set" } else { "NOT set" },
-            settings.hooks.iter().map(|h| h.secrets.len()).sum::<usize>()
+            if settings.cloakfusion.token.is_some() {
+                "set"
+            } else {
+                "NOT set"
+            },
+            settings
+                .hooks
+                .iter()
+                .map(|h| h.secrets.len())
+                .sum::<usize>()
         ),
     });
     if settings.cloakfusion.token.is_none() {
         items.last_mut().into_iter().for_each(|i| i.ok = false);
     }
     items.push(store_check(&settings));
-    for (what, addr) in [("server.listen", settings.server.listen), ("server.admin_listen", settings.server.admin_listen)] {
+    for (what, addr) in [
+        ("server.listen", settings.server.listen),
+        ("server.admin_listen", settings.server.admin_listen),
+    ] {
         let ok = std::net::TcpListener::bind(addr).is_ok();
         items.push(Item {
             check: what.into(),
             ok,
-            detail: if ok { format!("{addr} is free") } else { format!("{addr} is in use or not allowed") },
+            detail: if ok {
+                format!("{addr} is free")
+            } else {
+                format!("{addr} is in use or not allowed")
+            },
         });
     }
     if online {
@@ -74,26 +97,45 @@ fn store_check(settings: &Settings) -> Item {
             Ok(_) => (true, format!("{} opens and is writable", p.display())),
             Err(e) => (false, format!("{}: {e}", p.display())),
         },
-        StoreBackend::Postgres(_) => (false, "the PostgreSQL store is not available in this build yet".into()),
+        StoreBackend::Postgres(_) => (
+            false,
+            "the PostgreSQL store is not available in this build yet".into(),
+        ),
     };
-    Item { check: "store".into(), ok, detail }
+    Item {
+        check: "store".into(),
+        ok,
+        detail,
+    }
 }
 
 async fn online_checks(settings: &Settings, items: &mut Vec<Item>) {
     let client = match crate::daemon::client(settings) {
         Ok(c) => c,
         Err(e) => {
-            items.push(Item { check: "api".into(), ok: false, detail: e.to_string() });
+            items.push(Item {
+                check: "api".into(),
+                ok: false,
+                detail: e.to_string(),
+            });
             return;
         }
     };
     match client.list_vhosts().await {
-        Err(e) => items.push(Item { check: "api token".into(), ok: false, detail: e.to_string() }),
+        Err(e) => items.push(Item {
+            check: "api token".into(),
+            ok: false,
+            detail: e.to_string(),
+        }),
         Ok(vhosts) => {
             items.push(Item {
                 check: "api token".into(),
                 ok: true,
-                detail: format!("accepted by {} ({} vhosts)", settings.cloakfusion.base_url, vhosts.len()),
+                detail: format!(
+                    "accepted by {} ({} vhosts)",
+                    settings.cloakfusion.base_url,
+                    vhosts.len()
+                ),
             });
             for s in &settings.sites {
                 let ok = vhosts.iter().any(|v| v.domain_name == s.vhost());
@@ -103,7 +145,10 @@ async fn online_checks(settings: &Settings, items: &mut Vec<Item>) {
                     detail: if ok {
                         format!("vhost {} exists", s.vhost())
                     } else {
-                        format!("vhost {} does not exist (edgeflush vhosts apply creates it)", s.vhost())
+                        format!(
+                            "vhost {} does not exist (edgeflush vhosts apply creates it)",
+                            s.vhost()
+                        )
                     },
                 });
             }
@@ -116,7 +161,12 @@ fn finish(cli: &Cli, items: &[Item]) -> Result<(), Failure> {
         return json(items);
     }
     for i in items {
-        println!("{} {:<20} {}", if i.ok { "ok  " } else { "FAIL" }, i.check, i.detail);
+        println!(
+            "{} {:<20} {}",
+            if i.ok { "ok  " } else { "FAIL" },
+            i.check,
+            i.detail
+        );
     }
     Ok(())
 }

@@ -17,13 +17,18 @@ fn write_demo_site(root: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(root.join("css"))?;
     std::fs::create_dir_all(root.join("blog"))?;
     std::fs::write(root.join("index.html"), "<h1>Hello from the origin</h1>\n")?;
-    std::fs::write(root.join("css/site.css"), "body { font-family: sans-serif }\n")?;
+    std::fs::write(
+        root.join("css/site.css"),
+        "body { font-family: sans-serif }\n",
+    )?;
     std::fs::write(root.join("blog/index.html"), "<h1>Blog</h1>\n")?;
     Ok(())
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn demo_config(dir: &Path, api: &str, token: &str, admin_port: u16) -> String {
@@ -65,7 +70,8 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     super::init_logging(cli.log_level.as_deref().unwrap_or("warn"), false);
     let dir = std::env::temp_dir().join(format!("edgeflush-demo-{}", std::process::id()));
     let root = dir.join("public");
-    write_demo_site(&root).map_err(|e| Failure::failed(format!("demo folder {}: {e}", dir.display())))?;
+    write_demo_site(&root)
+        .map_err(|e| Failure::failed(format!("demo folder {}: {e}", dir.display())))?;
 
     let sim = simulator::start(SimOptions {
         listen: "127.0.0.1:0".into(),
@@ -77,9 +83,13 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     .map_err(|e| Failure::failed(format!("simulator: {e}")))?;
     let port = free_port().map_err(|e| Failure::failed(format!("no free port: {e}")))?;
     let cfg_path = dir.join("edgeflush.toml");
-    std::fs::write(&cfg_path, demo_config(&dir, &sim.base_url(), &sim.token(), port))
-        .map_err(|e| Failure::failed(format!("{}: {e}", cfg_path.display())))?;
-    let settings = crate::config::load_file(&cfg_path).map_err(|e| Failure::failed(e.to_string()))?;
+    std::fs::write(
+        &cfg_path,
+        demo_config(&dir, &sim.base_url(), &sim.token(), port),
+    )
+    .map_err(|e| Failure::failed(format!("{}: {e}", cfg_path.display())))?;
+    let settings =
+        crate::config::load_file(&cfg_path).map_err(|e| Failure::failed(e.to_string()))?;
     let running = crate::daemon::start(Arc::new(settings))
         .await
         .map_err(|e| Failure::failed(e.to_string()))?;
@@ -92,8 +102,14 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     println!("  config                     {}", cfg_path.display());
     println!();
     println!("Purge by hand from another terminal:");
-    println!("  cargo run --release -- --config {} purge --site demo /index.html", cfg_path.display());
-    println!("  cargo run --release -- --config {} status", cfg_path.display());
+    println!(
+        "  cargo run --release -- --config {} purge --site demo /index.html",
+        cfg_path.display()
+    );
+    println!(
+        "  cargo run --release -- --config {} status",
+        cfg_path.display()
+    );
     println!();
 
     let site = running
@@ -102,7 +118,11 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
         .cloned()
         .ok_or_else(|| Failure::failed("demo site missing"))?;
     let changes = ChangeSet {
-        paths: vec!["index.html".into(), "css/site.css".into(), "blog/index.html".into()],
+        paths: vec![
+            "index.html".into(),
+            "css/site.css".into(),
+            "blog/index.html".into(),
+        ],
         ..Default::default()
     };
     let report = running
@@ -110,7 +130,10 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
         .submit(&site, changes, Origin::new("manual", "demo deploy"))
         .await
         .map_err(|e| Failure::failed(e.to_string()))?;
-    println!("deploy: 3 files changed -> {} URLs queued (on disk before anything else happens)", report.queued);
+    println!(
+        "deploy: 3 files changed -> {} URLs queued (on disk before anything else happens)",
+        report.queued
+    );
 
     let result = narrate(&running, &sim, once).await;
     running.cancel.cancel();
@@ -125,7 +148,11 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
 
 /// Prints what the API receives and how batches progress, until cancelled
 /// (or, with `once`, until the first batch is confirmed).
-async fn narrate(running: &crate::daemon::Running, sim: &simulator::SimHandle, once: bool) -> CmdResult {
+async fn narrate(
+    running: &crate::daemon::Running,
+    sim: &simulator::SimHandle,
+    once: bool,
+) -> CmdResult {
     let started = Instant::now();
     let mut seen_requests = 0usize;
     let mut batch_states: HashMap<i64, BatchState> = HashMap::new();
@@ -135,7 +162,7 @@ async fn narrate(running: &crate::daemon::Running, sim: &simulator::SimHandle, o
         }
         let reqs = sim.state().requests();
         for r in reqs.iter().skip(seen_requests) {
-            let what = match r.body.as_ref() {
+            let what = match Some(&r.body) {
                 Some(b) if b.get("urls").is_some() => {
                     format!("{} URL(s)", b["urls"].as_array().map_or(0, |a| a.len()))
                 }
@@ -147,21 +174,43 @@ async fn narrate(running: &crate::daemon::Running, sim: &simulator::SimHandle, o
             println!("  api <- {} {} {what} -> {}", r.method, r.path, r.status);
         }
         seen_requests = reqs.len();
-        let batches = running.store.recent_batches(50).await.map_err(|e| Failure::failed(e.to_string()))?;
+        let batches = running
+            .store
+            .recent_batches(50)
+            .await
+            .map_err(|e| Failure::failed(e.to_string()))?;
         for b in batches.iter().rev() {
             if batch_states.get(&b.id) == Some(&b.state) {
                 continue;
             }
             batch_states.insert(b.id, b.state);
             match b.state {
-                BatchState::Sending => println!("batch {}: {} URLs for {} sending", b.id, b.size, b.vhost),
-                BatchState::Flushed => println!("batch {}: flush accepted by the API (id {})", b.id, b.api_id.as_deref().unwrap_or("-")),
+                BatchState::Sending => {
+                    println!("batch {}: {} URLs for {} sending", b.id, b.size, b.vhost)
+                }
+                BatchState::Flushed => println!(
+                    "batch {}: flush accepted by the API (id {})",
+                    b.id,
+                    b.api_id.as_deref().unwrap_or("-")
+                ),
                 BatchState::Done => {
                     let ms = b.finished_at.unwrap_or(0) - b.created_at;
-                    println!("batch {}: confirmed through flushstatus, {:.1}s after it was sent", b.id, ms as f64 / 1000.0);
+                    println!(
+                        "batch {}: confirmed through flushstatus, {:.1}s after it was sent",
+                        b.id,
+                        ms as f64 / 1000.0
+                    );
                     if once {
-                        let counts = running.store.counts().await.map_err(|e| Failure::failed(e.to_string()))?;
-                        println!("queue: {} confirmed, {} failed", counts[&PurgeState::Confirmed], counts[&PurgeState::Failed]);
+                        let counts = running
+                            .store
+                            .counts()
+                            .await
+                            .map_err(|e| Failure::failed(e.to_string()))?;
+                        println!(
+                            "queue: {} confirmed, {} failed",
+                            counts[&PurgeState::Confirmed],
+                            counts[&PurgeState::Failed]
+                        );
                         return Ok(());
                     }
                 }

@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 pub fn cancel_on_signals(token: CancellationToken) {
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return;
         };
@@ -29,7 +32,10 @@ pub async fn run_daemon(settings: Settings) -> CmdResult {
         .await
         .map_err(|e| Failure::failed(e.to_string()))?;
     cancel_on_signals(running.cancel.clone());
-    running.wait().await.map_err(|e| Failure::failed(e.to_string()))
+    running
+        .wait()
+        .await
+        .map_err(|e| Failure::failed(e.to_string()))
 }
 
 pub async fn simulate(opts: crate::simulator::SimOptions) -> CmdResult {
@@ -81,7 +87,11 @@ pub fn map(cli: &Cli, settings: &Settings, site: &str, paths: &[String]) -> CmdR
             .collect();
         table(&["PATH", "URL", "RULE"], &rows);
     }
-    if failed { Err(Failure::failed("")) } else { Ok(()) }
+    if failed {
+        Err(Failure::failed(""))
+    } else {
+        Ok(())
+    }
 }
 
 /// The admin API's base URL: the configured admin address, with a wildcard
@@ -105,13 +115,18 @@ fn admin_request(settings: &Settings, rb: reqwest::RequestBuilder) -> reqwest::R
 async fn admin_call(settings: &Settings, rb: reqwest::RequestBuilder) -> Result<Value, Failure> {
     let base = admin_base(settings);
     let resp = admin_request(settings, rb).send().await.map_err(|e| {
-        Failure::failed(format!("cannot reach the daemon's admin API at {base} (is `edgeflush run` running?): {}", e.without_url()))
+        Failure::failed(format!(
+            "cannot reach the daemon's admin API at {base} (is `edgeflush run` running?): {}",
+            e.without_url()
+        ))
     })?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
         let why = body["error"].as_str().unwrap_or("");
-        return Err(Failure::failed(format!("admin API answered {status}: {why}")));
+        return Err(Failure::failed(format!(
+            "admin API answered {status}: {why}"
+        )));
     }
     Ok(body)
 }
@@ -123,7 +138,12 @@ pub async fn purge(cli: &Cli, settings: &Settings, site: &str, targets: &[String
         .partition(|t| t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://"));
     let http = reqwest::Client::new();
     let body = j!({"site": site, "paths": paths, "urls": urls, "note": "edgeflush purge"});
-    let v = admin_call(settings, http.post(format!("{}/api/purge", admin_base(settings))).json(&body)).await?;
+    let v = admin_call(
+        settings,
+        http.post(format!("{}/api/purge", admin_base(settings)))
+            .json(&body),
+    )
+    .await?;
     if cli.json {
         return json(&v);
     }
@@ -164,12 +184,20 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
         })
         .collect();
     println!("\nrecent batches:");
-    table(&["ID", "VHOST", "STATE", "URLS", "RETRIES", "LAST ERROR"], &rows);
+    table(
+        &["ID", "VHOST", "STATE", "URLS", "RETRIES", "LAST ERROR"],
+        &rows,
+    );
     let dead: Vec<Vec<String>> = v["dead_letters"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| vec![p["url"].as_str().unwrap_or("").into(), p["error"].as_str().unwrap_or("").into()])
+        .map(|p| {
+            vec![
+                p["url"].as_str().unwrap_or("").into(),
+                p["error"].as_str().unwrap_or("").into(),
+            ]
+        })
         .collect();
     if !dead.is_empty() {
         println!("\ndead letters:");

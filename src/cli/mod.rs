@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "edgeflush", version, about = "Keeps a Cloakfusion CDN fresh: deploys and file changes become confirmed purges")]
+#[command(
+    name = "edgeflush",
+    version,
+    about = "Keeps a Cloakfusion CDN fresh: deploys and file changes become confirmed purges"
+)]
 pub struct Cli {
     /// Configuration file [default: $EDGEFLUSH_CONFIG, else /etc/edgeflush/edgeflush.toml]
     #[arg(long, global = true, value_name = "FILE")]
@@ -131,10 +135,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl Into<String>) -> Self {
-        Failure { code: 2, message: message.into() }
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
     }
     pub fn failed(message: impl Into<String>) -> Self {
-        Failure { code: 1, message: message.into() }
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -218,24 +228,34 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 o.push(("store.path".to_string(), v.clone()));
             }
             let settings = load_settings(&cli, &o)?;
-            init_logging(&settings.log.level, settings.log.format == config::LogFormat::Json);
+            init_logging(
+                &settings.log.level,
+                settings.log.format == config::LogFormat::Json,
+            );
             local_cmds::run_daemon(settings).await
         }
         _ => {
             let settings = load_settings(&cli, &[])?;
-            init_logging(&settings.log.level, settings.log.format == config::LogFormat::Json);
+            init_logging(
+                &settings.log.level,
+                settings.log.format == config::LogFormat::Json,
+            );
             match &cli.command {
                 Command::Vhosts(VhostsCmd::List) => api_cmds::vhosts_list(&cli, &settings).await,
                 Command::Vhosts(VhostsCmd::Apply { dry_run }) => {
                     api_cmds::vhosts_apply(&cli, &settings, *dry_run).await
                 }
-                Command::Flush { urls, wait, wait_timeout } => {
-                    api_cmds::flush(&cli, &settings, urls, *wait, wait_timeout).await
-                }
+                Command::Flush {
+                    urls,
+                    wait,
+                    wait_timeout,
+                } => api_cmds::flush(&cli, &settings, urls, *wait, wait_timeout).await,
                 Command::FlushStatus { vhost, regex } => {
                     api_cmds::flush_status(&cli, &settings, vhost, regex).await
                 }
-                Command::Traffic { vhost } => api_cmds::traffic(&cli, &settings, vhost.as_deref()).await,
+                Command::Traffic { vhost } => {
+                    api_cmds::traffic(&cli, &settings, vhost.as_deref()).await
+                }
                 Command::Map { site, paths } => local_cmds::map(&cli, &settings, site, paths),
                 Command::Purge { site, targets } => {
                     local_cmds::purge(&cli, &settings, site, targets).await

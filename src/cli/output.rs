@@ -45,13 +45,21 @@ pub fn numeric_leaves(v: &serde_json::Value, prefix: &str, out: &mut Vec<(String
         }
         serde_json::Value::Object(m) => {
             for (k, x) in m {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 numeric_leaves(x, &p, out);
             }
         }
         serde_json::Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                let p = if prefix.is_empty() { i.to_string() } else { format!("{prefix}.{i}") };
+                let p = if prefix.is_empty() {
+                    i.to_string()
+                } else {
+                    format!("{prefix}.{i}")
+                };
                 numeric_leaves(x, &p, out);
             }
         }

@@ -61,10 +61,14 @@ impl Ctx<'_> {
             Err(_) => {
                 self.push(
                     key,
-                    format!("invalid listen address {s:?}; expected IP:PORT, e.g. \"127.0.0.1:9470\""),
+                    format!(
+                        "invalid listen address {s:?}; expected IP:PORT, e.g. \"127.0.0.1:9470\""
+                    ),
                 );
                 // Fall back to the (valid) default so later checks can go on.
-                default.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+                default
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
             }
         }
     }
@@ -170,7 +174,10 @@ pub(super) fn compile(
     let st = &raw.store;
     let backend = match (&st.url, &st.path) {
         (Some(_), Some(_)) => {
-            cx.push("store.url", "set either store.path (SQLite) or store.url, not both");
+            cx.push(
+                "store.url",
+                "set either store.path (SQLite) or store.url, not both",
+            );
             StoreBackend::Sqlite("edgeflush.db".into())
         }
         (Some(u), None) => {
@@ -222,7 +229,10 @@ pub(super) fn compile(
         "text" | "pretty" => LogFormat::Text,
         "json" => LogFormat::Json,
         other => {
-            cx.push("log.format", format!("{other:?}: expected \"text\" or \"json\""));
+            cx.push(
+                "log.format",
+                format!("{other:?}: expected \"text\" or \"json\""),
+            );
             LogFormat::Text
         }
     };
@@ -254,7 +264,10 @@ fn compile_sites(raw: &[RawSite], cx: &mut Ctx<'_>) -> Vec<Arc<Site>> {
     let mut out = Vec::new();
     for (i, rs) in raw.iter().enumerate() {
         if !names.insert(rs.name.clone()) {
-            cx.push(&format!("site[{i}].name"), format!("duplicate site name {:?}", rs.name));
+            cx.push(
+                &format!("site[{i}].name"),
+                format!("duplicate site name {:?}", rs.name),
+            );
         }
         if !vhosts.insert(rs.vhost.clone()) {
             cx.push(
@@ -288,14 +301,21 @@ fn compile_hooks(raw: &[RawHook], sites: &[Arc<Site>], cx: &mut Ctx<'_>) -> Vec<
         if !PROVIDERS.contains(&h.provider.as_str()) {
             cx.push(
                 &k("provider"),
-                format!("unknown provider {:?}; expected one of: {}", h.provider, PROVIDERS.join(", ")),
+                format!(
+                    "unknown provider {:?}; expected one of: {}",
+                    h.provider,
+                    PROVIDERS.join(", ")
+                ),
             );
         }
         if !h.path.starts_with('/') {
             cx.push(&k("path"), "must start with '/'");
         }
         if !paths.insert(h.path.clone()) {
-            cx.push(&k("path"), format!("path {:?} is used by two hooks", h.path));
+            cx.push(
+                &k("path"),
+                format!("path {:?} is used by two hooks", h.path),
+            );
         }
         let mut secrets: Vec<_> = cx
             .secret(&k("secret"), &h.secret, &h.secret_file)

@@ -115,11 +115,7 @@ pub(super) fn read_layers(
     })?;
 
     let mut issues = Vec::new();
-    let table = cfg
-        .cache
-        .clone()
-        .into_table()
-        .unwrap_or_default();
+    let table = cfg.cache.clone().into_table().unwrap_or_default();
     const KNOWN: &[&str] = &[
         "cloakfusion",
         "server",

@@ -140,6 +140,9 @@ mod tests {
     #[test]
     fn both_refused() {
         let err = load_secret("token", Some("a"), Some("f"), None).unwrap_err();
-        assert_eq!(err.to_string(), "both `token` and `token_file` are set; use one");
+        assert_eq!(
+            err.to_string(),
+            "both `token` and `token_file` are set; use one"
+        );
     }
 }

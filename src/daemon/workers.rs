@@ -31,7 +31,9 @@ pub(super) fn spawn_all(
 
 /// Logs and converts a finished task. A worker that returns early without
 /// being cancelled is a failure too: the daemon must not run half-alive.
-pub(super) fn outcome(done: Result<(&'static str, WorkerResult), JoinError>) -> Option<DaemonError> {
+pub(super) fn outcome(
+    done: Result<(&'static str, WorkerResult), JoinError>,
+) -> Option<DaemonError> {
     match done {
         Ok((name, Ok(()))) => {
             tracing::debug!(worker = name, "worker stopped");
@@ -66,7 +68,11 @@ async fn admin_server(server: actix_web::dev::Server, cancel: CancellationToken)
 }
 
 /// Deletes finished purges older than `store.retention`, hourly.
-async fn pruner(sink: SinkContext, settings: Arc<Settings>, cancel: CancellationToken) -> WorkerResult {
+async fn pruner(
+    sink: SinkContext,
+    settings: Arc<Settings>,
+    cancel: CancellationToken,
+) -> WorkerResult {
     loop {
         let before = now_ms() - settings.store.retention.as_millis() as i64;
         match sink.store.prune(before).await {

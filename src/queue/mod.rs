@@ -99,8 +99,11 @@ pub trait Store: Send + Sync + 'static {
     /// restart.
     async fn counts(&self) -> StoreResult<BTreeMap<PurgeState, u64>>;
 
-    async fn recent_purges(&self, limit: usize, state: Option<PurgeState>)
-    -> StoreResult<Vec<PurgeRecord>>;
+    async fn recent_purges(
+        &self,
+        limit: usize,
+        state: Option<PurgeState>,
+    ) -> StoreResult<Vec<PurgeRecord>>;
 
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
 

@@ -40,9 +40,8 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        let mut conn = Connection::open(path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
-        })?;
+        let mut conn = Connection::open(path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(map_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -245,7 +244,10 @@ impl Store for SqliteStore {
                 &format!(
                     "UPDATE purges SET attempts = attempts + 1 WHERE state = 'pending'
                      AND vhost = ?1 AND id IN ({})",
-                    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+                    ids.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
                 [&vhost],
             )?;

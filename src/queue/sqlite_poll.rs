@@ -31,7 +31,11 @@ pub(super) fn apply_outcome(
             let (reflush, unconfirmed, why) = if outcome == PollOutcome::Reflush {
                 (1, 0, "the API reported the purge failed; flushing again")
             } else {
-                (0, 1, "not confirmed within status.timeout; flushing once more")
+                (
+                    0,
+                    1,
+                    "not confirmed within status.timeout; flushing once more",
+                )
             };
             tx.execute(
                 "UPDATE purges SET state = 'pending', batch_id = NULL, not_before = 0,

@@ -52,10 +52,8 @@ pub const MIGRATIONS: &[&str] = &[
 /// Brings the database to the newest schema. A database from a newer
 /// edgeflush is refused rather than half-understood.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-    )
-    .map_err(|e| e.to_string())?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")
+        .map_err(|e| e.to_string())?;
     let current: i64 = conn
         .query_row(
             "SELECT COALESCE(MAX(version), 0) FROM schema_version",

@@ -27,8 +27,18 @@ async fn enqueue_coalesces_pending_only() {
         .enqueue(vec![purge("/a"), purge("/b"), purge("/a")])
         .await
         .unwrap();
-    assert_eq!(r, EnqueueReport { added: 2, coalesced: 1 });
-    let b = s.claim_batch("www.example.com", 10, now_ms()).await.unwrap().unwrap();
+    assert_eq!(
+        r,
+        EnqueueReport {
+            added: 2,
+            coalesced: 1
+        }
+    );
+    let b = s
+        .claim_batch("www.example.com", 10, now_ms())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.items.len(), 2);
     // Once sent, a new change to /a must be flushed again: not coalesced.
     let r = s.enqueue(vec![purge("/a")]).await.unwrap();
@@ -48,11 +58,24 @@ async fn claim_respects_max_and_not_before() {
     let now = now_ms();
     let g = s.pending_groups(now).await.unwrap();
     assert_eq!(g[0].count, 4);
-    let b1 = s.claim_batch("www.example.com", 3, now).await.unwrap().unwrap();
+    let b1 = s
+        .claim_batch("www.example.com", 3, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b1.items.len(), 3);
-    let b2 = s.claim_batch("www.example.com", 3, now).await.unwrap().unwrap();
+    let b2 = s
+        .claim_batch("www.example.com", 3, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b2.items.len(), 1);
-    assert!(s.claim_batch("www.example.com", 3, now).await.unwrap().is_none());
+    assert!(
+        s.claim_batch("www.example.com", 3, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -62,11 +85,17 @@ async fn split_and_dead_letter() {
     s.enqueue((0..5).map(|i| purge(&format!("/{i}"))).collect())
         .await
         .unwrap();
-    let b = s.claim_batch("www.example.com", 10, now_ms()).await.unwrap().unwrap();
+    let b = s
+        .claim_batch("www.example.com", 10, now_ms())
+        .await
+        .unwrap()
+        .unwrap();
     let halves = s.split_batch(b.id, now_ms()).await.unwrap();
     assert_eq!(halves.len(), 2);
     assert_eq!(halves[0].items.len() + halves[1].items.len(), 5);
-    s.dead_letter_batch(halves[0].id, "refused", now_ms()).await.unwrap();
+    s.dead_letter_batch(halves[0].id, "refused", now_ms())
+        .await
+        .unwrap();
     let c = s.counts().await.unwrap();
     assert_eq!(c[&PurgeState::Failed], halves[0].items.len() as u64);
     let due = s.due_sending(now_ms()).await.unwrap();
@@ -78,10 +107,18 @@ async fn split_and_dead_letter() {
 async fn poll_outcomes_and_reflush_twin() {
     let dir = tempfile::tempdir().unwrap();
     let s = open(&dir);
-    s.enqueue(vec![purge("/a"), purge("/b"), purge("/c")]).await.unwrap();
+    s.enqueue(vec![purge("/a"), purge("/b"), purge("/c")])
+        .await
+        .unwrap();
     let now = now_ms();
-    let b = s.claim_batch("www.example.com", 10, now).await.unwrap().unwrap();
-    s.mark_flushed(b.id, Some("7".into()), now, now).await.unwrap();
+    let b = s
+        .claim_batch("www.example.com", 10, now)
+        .await
+        .unwrap()
+        .unwrap();
+    s.mark_flushed(b.id, Some("7".into()), now, now)
+        .await
+        .unwrap();
     // A newer change to /b is pending while /b's flush fails.
     s.enqueue(vec![purge("/b")]).await.unwrap();
     let polls = s.due_polls(now).await.unwrap();
@@ -89,7 +126,10 @@ async fn poll_outcomes_and_reflush_twin() {
     let ids: Vec<i64> = polls[0].items.iter().map(|i| i.id).collect();
     s.apply_poll(
         b.id,
-        vec![(ids[0], PollOutcome::Confirmed), (ids[1], PollOutcome::Reflush)],
+        vec![
+            (ids[0], PollOutcome::Confirmed),
+            (ids[1], PollOutcome::Reflush),
+        ],
         now,
         now + 1000,
     )
@@ -100,12 +140,21 @@ async fn poll_outcomes_and_reflush_twin() {
     assert_eq!(c[&PurgeState::Pending], 1, "twin replaced, not doubled");
     assert_eq!(c[&PurgeState::Flushed], 1);
     assert!(s.due_polls(now).await.unwrap().is_empty());
-    s.apply_poll(b.id, vec![(ids[2], PollOutcome::Confirmed)], now + 1000, now + 2000)
-        .await
-        .unwrap();
+    s.apply_poll(
+        b.id,
+        vec![(ids[2], PollOutcome::Confirmed)],
+        now + 1000,
+        now + 2000,
+    )
+    .await
+    .unwrap();
     let batches = s.recent_batches(10).await.unwrap();
     assert_eq!(batches[0].state, BatchState::Done);
-    let pending = s.claim_batch("www.example.com", 10, now).await.unwrap().unwrap();
+    let pending = s
+        .claim_batch("www.example.com", 10, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(pending.items[0].reflushes, 1);
 }
 
@@ -115,7 +164,11 @@ async fn survives_reopen() {
     {
         let s = open(&dir);
         s.enqueue(vec![purge("/a"), purge("/b")]).await.unwrap();
-        let b = s.claim_batch("www.example.com", 1, now_ms()).await.unwrap().unwrap();
+        let b = s
+            .claim_batch("www.example.com", 1, now_ms())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(b.items.len(), 1);
     }
     let s = open(&dir);

@@ -124,7 +124,9 @@ async fn send(cx: &SinkContext, batch: Batch) -> Result<Option<Millis>, StoreErr
             cx.store
                 .mark_flushed(batch.id, receipt.id.clone(), now, first_poll)
                 .await?;
-            m.flush_requests.with_label_values(&[&vhost, "accepted"]).inc();
+            m.flush_requests
+                .with_label_values(&[&vhost, "accepted"])
+                .inc();
             m.urls_flushed
                 .with_label_values(&[&vhost])
                 .inc_by(urls.len() as u64);
@@ -139,7 +141,9 @@ async fn send(cx: &SinkContext, batch: Batch) -> Result<Option<Millis>, StoreErr
         }
         Err(e) => e,
     };
-    m.flush_requests.with_label_values(&[&vhost, err.kind()]).inc();
+    m.flush_requests
+        .with_label_values(&[&vhost, err.kind()])
+        .inc();
     m.api_errors.with_label_values(&["flush", err.kind()]).inc();
     match &err {
         ApiError::TooLarge { .. } | ApiError::Rejected { status: 400, .. } if urls.len() > 1 => {
@@ -161,7 +165,8 @@ async fn send(cx: &SinkContext, batch: Batch) -> Result<Option<Millis>, StoreErr
         ApiError::Auth { .. } => {
             let retry = cx.settings.cloakfusion.auth_retry;
             let at = now + retry.as_millis() as i64;
-            cx.health.fail(AUTH, format!("the API refuses the token: {err}"));
+            cx.health
+                .fail(AUTH, format!("the API refuses the token: {err}"));
             m.auth_failing.with_label_values(&["flush"]).set(1.0);
             cx.store.retry_later(batch.id, at, &err.to_string()).await?;
             m.retries.with_label_values(&[&vhost, "auth"]).inc();
@@ -192,7 +197,8 @@ async fn send(cx: &SinkContext, batch: Batch) -> Result<Option<Millis>, StoreErr
             // Every batch would fail the same way, so pause and keep them.
             let retry = cx.settings.cloakfusion.auth_retry;
             let at = now + retry.as_millis() as i64;
-            cx.health.fail(API_CONFIG, format!("flush endpoint unusable: {err}"));
+            cx.health
+                .fail(API_CONFIG, format!("flush endpoint unusable: {err}"));
             cx.store.retry_later(batch.id, at, &err.to_string()).await?;
             m.retries.with_label_values(&[&vhost, err.kind()]).inc();
             tracing::error!(vhost = %vhost, error = %err,

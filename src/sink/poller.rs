@@ -65,7 +65,9 @@ async fn poll_vhost(cx: &SinkContext, vhost: &str, batches: Vec<Batch>) -> Resul
     let now = now_ms();
     if let Some(err) = failure {
         m.status_polls.with_label_values(&[vhost, err.kind()]).inc();
-        m.api_errors.with_label_values(&["flushstatus", err.kind()]).inc();
+        m.api_errors
+            .with_label_values(&["flushstatus", err.kind()])
+            .inc();
         if matches!(err, ApiError::Throttled { .. }) {
             m.throttled.with_label_values(&["flushstatus"]).inc();
         }
@@ -93,11 +95,13 @@ async fn poll_vhost(cx: &SinkContext, vhost: &str, batches: Vec<Batch>) -> Resul
                 .map(|e| e.state);
             let outcome = match state {
                 Some(FlushState::Done) => Some(PollOutcome::Confirmed),
-                Some(FlushState::Failed) => Some(if item.reflushes < cx.settings.status.max_reflush {
-                    PollOutcome::Reflush
-                } else {
-                    PollOutcome::DeadLetter
-                }),
+                Some(FlushState::Failed) => {
+                    Some(if item.reflushes < cx.settings.status.max_reflush {
+                        PollOutcome::Reflush
+                    } else {
+                        PollOutcome::DeadLetter
+                    })
+                }
                 _ => timeout_outcome(cx, b, item, now),
             };
             if let Some(o) = outcome {
@@ -119,7 +123,12 @@ fn interval(cx: &SinkContext, polls: u32) -> Duration {
     poll_interval(s.initial_interval, s.max_interval, polls)
 }
 
-fn timeout_outcome(cx: &SinkContext, b: &Batch, item: &PurgeItem, now: Millis) -> Option<PollOutcome> {
+fn timeout_outcome(
+    cx: &SinkContext,
+    b: &Batch,
+    item: &PurgeItem,
+    now: Millis,
+) -> Option<PollOutcome> {
     let flushed = b.flushed_at.unwrap_or(b.created_at);
     if now - flushed < cx.settings.status.timeout.as_millis() as i64 {
         return None;
@@ -182,15 +191,23 @@ async fn apply(
                     .observe(((now - enqueued).max(0) as f64) / 1000.0);
             }
             PollOutcome::DeadLetter => {
-                m.dead_letters.with_label_values(&[vhost, "failed_after_reflush"]).inc();
+                m.dead_letters
+                    .with_label_values(&[vhost, "failed_after_reflush"])
+                    .inc();
             }
             PollOutcome::ReflushUnconfirmed => {
                 m.unconfirmed.with_label_values(&[vhost]).inc();
-                tracing::warn!(batch = b.id, vhost, "purge not confirmed within status.timeout; flushing once more");
+                tracing::warn!(
+                    batch = b.id,
+                    vhost,
+                    "purge not confirmed within status.timeout; flushing once more"
+                );
             }
             PollOutcome::GiveUpUnconfirmed => {
                 m.unconfirmed.with_label_values(&[vhost]).inc();
-                m.dead_letters.with_label_values(&[vhost, "unconfirmed"]).inc();
+                m.dead_letters
+                    .with_label_values(&[vhost, "unconfirmed"])
+                    .inc();
             }
             PollOutcome::Reflush => {}
         }
@@ -202,8 +219,14 @@ async fn apply(
     let pairs = outcomes.into_iter().map(|(id, o, _)| (id, o)).collect();
     cx.store.apply_poll(b.id, pairs, now, next).await?;
     if total == b.items.len() {
-        tracing::info!(batch = b.id, vhost, size = b.items.len(), confirmed,
-            latency_ms = now - b.created_at, "batch finished");
+        tracing::info!(
+            batch = b.id,
+            vhost,
+            size = b.items.len(),
+            confirmed,
+            latency_ms = now - b.created_at,
+            "batch finished"
+        );
     }
     Ok(())
 }
