@@ -3,6 +3,8 @@
 //! canned-answer HTTP server for wire shapes the simulator never produces.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
