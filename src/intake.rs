@@ -6,7 +6,7 @@
 use crate::config::Site;
 use crate::mapping::{MapOutcome, MappedUrl};
 use crate::metrics::Metrics;
-use crate::queue::{DynStore, EnqueueReport, Millis, NewPurge, Origin, StoreError};
+use crate::queue::{DeliveryKey, DynStore, EnqueueReport, Millis, NewPurge, Origin, StoreError};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,6 +27,15 @@ pub struct ChangeSet {
     /// URL paths (`/blog/`) or absolute URLs under the site's base URLs.
     pub urls: Vec<String>,
     pub not_before: Millis,
+    /// Releasable hold (see `NewPurge::hold`).
+    pub hold: Option<String>,
+}
+
+/// Mapped purges of one site, ready to store.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub items: Vec<NewPurge>,
+    pub report: IntakeReport,
 }
 
 /// What became of a change set: the summary a webhook or `purge` answers with.
@@ -53,6 +62,14 @@ impl Intake {
         changes: ChangeSet,
         origin: Origin,
     ) -> Result<IntakeReport, IntakeError> {
+        let kind = origin.kind.clone();
+        let p = self.prepare(site, changes, origin);
+        let mut reports = self.commit(None, &kind, vec![p]).await?.unwrap_or_default();
+        Ok(reports.pop().unwrap_or_default())
+    }
+
+    /// Maps a change set to purges (refusals are logged and counted here).
+    pub fn prepare(&self, site: &Site, changes: ChangeSet, origin: Origin) -> Prepared {
         let mut report = IntakeReport {
             site: site.name().to_string(),
             ..Default::default()
@@ -62,9 +79,7 @@ impl Intake {
             match site.map.map_relative(p) {
                 Ok(MapOutcome::Urls(u)) => urls.extend(u),
                 Ok(MapOutcome::Excluded { .. }) => report.excluded += 1,
-                Err(e) => {
-                    self.refused(site, &mut report, p, e.kind(), &e.to_string());
-                }
+                Err(e) => self.refused(site, &mut report, p, e.kind(), &e.to_string()),
             }
         }
         for u in &changes.urls {
@@ -79,10 +94,7 @@ impl Intake {
         let mut seen = BTreeSet::new();
         urls.retain(|u| seen.insert(u.url.clone()));
         report.urls = urls.len();
-        if urls.is_empty() {
-            return Ok(report);
-        }
-        let items: Vec<NewPurge> = urls
+        let items = urls
             .into_iter()
             .map(|u| NewPurge {
                 site: site.name().to_string(),
@@ -91,21 +103,52 @@ impl Intake {
                 path: u.path,
                 origin: origin.clone(),
                 not_before: changes.not_before,
+                hold: changes.hold.clone(),
             })
             .collect();
-        let EnqueueReport { added, coalesced } = self.store.enqueue(items).await?;
-        report.queued = added;
-        report.coalesced = coalesced;
-        self.metrics
-            .urls_enqueued
-            .with_label_values(&[site.name(), &origin.kind])
-            .inc_by(added);
-        self.metrics
-            .urls_coalesced
-            .with_label_values(&[site.name(), &origin.kind])
-            .inc_by(coalesced);
-        self.flush_wake.notify_one();
-        Ok(report)
+        Prepared { items, report }
+    }
+
+    /// Stores prepared purges of one or more sites in one transaction, with
+    /// the delivery id when there is one. `None`: a redelivery, nothing added.
+    pub async fn commit(
+        &self,
+        delivery: Option<DeliveryKey>,
+        source: &str,
+        prepared: Vec<Prepared>,
+    ) -> Result<Option<Vec<IntakeReport>>, IntakeError> {
+        let mut items = Vec::new();
+        let mut reports = Vec::new();
+        for p in prepared {
+            items.extend(p.items);
+            reports.push(p.report);
+        }
+        if items.is_empty() && delivery.is_none() {
+            return Ok(Some(reports));
+        }
+        let Some(EnqueueReport {
+            added, per_site, ..
+        }) = self.store.enqueue_delivery(delivery, items).await?
+        else {
+            return Ok(None);
+        };
+        for r in reports.iter_mut() {
+            let (a, c) = per_site.get(&r.site).copied().unwrap_or_default();
+            r.queued = a;
+            r.coalesced = c;
+            self.metrics
+                .urls_enqueued
+                .with_label_values(&[&r.site, source])
+                .inc_by(a);
+            self.metrics
+                .urls_coalesced
+                .with_label_values(&[&r.site, source])
+                .inc_by(c);
+        }
+        if added > 0 {
+            self.flush_wake.notify_one();
+        }
+        Ok(Some(reports))
     }
 
     fn refused(&self, site: &Site, report: &mut IntakeReport, input: &str, kind: &str, why: &str) {

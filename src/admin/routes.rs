@@ -135,7 +135,7 @@ async fn purge(
     let changes = ChangeSet {
         paths: body.paths,
         urls: body.urls,
-        not_before: 0,
+        ..ChangeSet::default()
     };
     let origin = Origin::new("manual", body.note.unwrap_or_else(|| "admin api".into()));
     match st.intake.submit(site, changes, origin).await {

@@ -75,7 +75,15 @@ async fn pruner(
 ) -> WorkerResult {
     loop {
         let before = now_ms() - settings.store.retention.as_millis() as i64;
-        match sink.store.prune(before).await {
+        // Delivery ids are kept at least 3 days: GitHub and GitLab redeliver
+        // for about that long.
+        let deliveries = now_ms()
+            - settings
+                .store
+                .retention
+                .max(Duration::from_secs(3 * 86400))
+                .as_millis() as i64;
+        match sink.store.prune(before, deliveries).await {
             Ok(n) if n > 0 => tracing::info!(purges = n, "pruned finished purges"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "prune failed; will try again"),

@@ -6,6 +6,7 @@ pub mod batcher;
 pub mod model;
 pub mod sqlite;
 mod sqlite_poll;
+mod sqlite_rows;
 mod sqlite_schema;
 #[cfg(test)]
 mod sqlite_tests;
@@ -44,7 +45,23 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
-    async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport>;
+    async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
+        Ok(self
+            .enqueue_delivery(None, items)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Like `enqueue`, and records the delivery in the same transaction.
+    /// `None` when the delivery was seen before: nothing is added.
+    async fn enqueue_delivery(
+        &self,
+        delivery: Option<DeliveryKey>,
+        items: Vec<NewPurge>,
+    ) -> StoreResult<Option<EnqueueReport>>;
+
+    /// Releases purges held under `hold` (they become due now).
+    async fn release_hold(&self, hold: &str) -> StoreResult<u64>;
 
     /// Pending work per vhost that is due (`not_before <= now`).
     async fn pending_groups(&self, now: Millis) -> StoreResult<Vec<PendingGroup>>;
@@ -107,8 +124,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
 
-    /// Deletes finished purges and batches older than `before`.
-    async fn prune(&self, before: Millis) -> StoreResult<u64>;
+    /// Deletes finished purges and batches older than `before`, and delivery
+    /// ids older than `deliveries_before`.
+    async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64>;
 
     /// A cheap write that proves the store takes work (readiness).
     async fn probe(&self) -> StoreResult<()>;

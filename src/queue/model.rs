@@ -44,13 +44,25 @@ pub struct NewPurge {
     pub origin: Origin,
     /// Held until this time (deploy delays, holds); 0 = now.
     pub not_before: Millis,
+    /// A hold that an event can release early (e.g. the commit sha a
+    /// deployment_status will name); `not_before` is then the safety limit.
+    pub hold: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// A webhook delivery, remembered so that a redelivery enqueues nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryKey {
+    pub hook: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EnqueueReport {
     pub added: u64,
     /// Already pending for the same vhost: not added twice.
     pub coalesced: u64,
+    /// (added, coalesced) per site, for per-site reports and metrics.
+    pub per_site: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 /// Life of a purge: pending -> sent -> flushed -> confirmed, or failed (dead

@@ -2,6 +2,7 @@
 //! committed enqueue survives a crash or a power cut. One connection behind a
 //! mutex, driven from tokio's blocking pool; writes are short transactions.
 
+use super::sqlite_rows::{BATCH_COLS, batch_by_id, load_batches, new_batch};
 use super::sqlite_schema::migrate;
 use super::*;
 use rusqlite::{Connection, Transaction, params};
@@ -87,92 +88,30 @@ impl SqliteStore {
     }
 }
 
-fn load_items(tx: &Connection, batch: i64, state: &str) -> rusqlite::Result<Vec<PurgeItem>> {
-    let mut st = tx.prepare_cached(
-        "SELECT id, url, path, enqueued_at, reflushes, unconfirmed FROM purges
-         WHERE batch_id = ?1 AND state = ?2 ORDER BY id",
-    )?;
-    let rows = st.query_map(params![batch, state], |r| {
-        Ok(PurgeItem {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            path: r.get(2)?,
-            enqueued_at: r.get(3)?,
-            reflushes: r.get::<_, i64>(4)? as u32,
-            unconfirmed: r.get::<_, i64>(5)? != 0,
-        })
-    })?;
-    rows.collect()
-}
-
-fn load_batches(
-    tx: &Connection,
-    sql: &str,
-    now: Millis,
-    item_state: &str,
-) -> rusqlite::Result<Vec<Batch>> {
-    let mut st = tx.prepare_cached(sql)?;
-    let heads = st
-        .query_map([now], |r| {
-            Ok(Batch {
-                id: r.get(0)?,
-                vhost: r.get(1)?,
-                state: BatchState::parse(&r.get::<_, String>(2)?).unwrap_or(BatchState::Done),
-                attempts: r.get::<_, i64>(3)? as u32,
-                created_at: r.get(4)?,
-                flushed_at: r.get(5)?,
-                polls: r.get::<_, i64>(6)? as u32,
-                items: Vec::new(),
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut out = Vec::with_capacity(heads.len());
-    for mut b in heads {
-        b.items = load_items(tx, b.id, item_state)?;
-        out.push(b);
-    }
-    Ok(out)
-}
-
-const BATCH_COLS: &str = "id, vhost, state, attempts, created_at, flushed_at, polls";
-
-fn new_batch(
-    tx: &Connection,
-    vhost: &str,
-    attempts: u32,
-    now: Millis,
-    ids: &[i64],
-) -> rusqlite::Result<i64> {
-    tx.execute(
-        "INSERT INTO batches (vhost, state, size, attempts, created_at, next_attempt_at)
-         VALUES (?1, 'sending', ?2, ?3, ?4, ?4)",
-        params![vhost, ids.len() as i64, attempts as i64, now],
-    )?;
-    let id = tx.last_insert_rowid();
-    let mut up = tx.prepare_cached(
-        "UPDATE purges SET state = 'sent', batch_id = ?1, updated_at = ?2 WHERE id = ?3",
-    )?;
-    for pid in ids {
-        up.execute(params![id, now, pid])?;
-    }
-    Ok(id)
-}
-
-fn batch_by_id(tx: &Connection, id: i64) -> rusqlite::Result<Option<Batch>> {
-    let sql = format!("SELECT {BATCH_COLS} FROM batches WHERE id = ?1");
-    Ok(load_batches(tx, &sql, id, "sent")?.into_iter().next())
-}
-
 #[async_trait]
 impl Store for SqliteStore {
-    async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
+    async fn enqueue_delivery(
+        &self,
+        delivery: Option<DeliveryKey>,
+        items: Vec<NewPurge>,
+    ) -> StoreResult<Option<EnqueueReport>> {
         self.tx(move |tx| {
             let mut report = EnqueueReport::default();
             let now = now_ms();
+            if let Some(d) = &delivery {
+                let fresh = tx.execute(
+                    "INSERT INTO deliveries (hook, id, received_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (hook, id) DO NOTHING",
+                    params![d.hook, d.id, now],
+                )?;
+                if fresh == 0 {
+                    return Ok(None);
+                }
+            }
             let mut ins = tx.prepare_cached(
                 "INSERT INTO purges (site, vhost, url, path, state, origin_kind, origin_ref,
-                                     enqueued_at, not_before, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7)
+                                     enqueued_at, not_before, updated_at, hold)
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7, ?9)
                  ON CONFLICT (vhost, url) WHERE state = 'pending' DO NOTHING",
             )?;
             let mut earlier = tx.prepare_cached(
@@ -188,16 +127,32 @@ impl Store for SqliteStore {
                     p.origin.kind,
                     p.origin.reference,
                     now,
-                    p.not_before
+                    p.not_before,
+                    p.hold
                 ])?;
+                let site = report.per_site.entry(p.site.clone()).or_default();
                 if n == 1 {
                     report.added += 1;
+                    site.0 += 1;
                 } else {
                     report.coalesced += 1;
+                    site.1 += 1;
                     earlier.execute(params![p.vhost, p.url, p.not_before])?;
                 }
             }
-            Ok(report)
+            Ok(Some(report))
+        })
+        .await
+    }
+
+    async fn release_hold(&self, hold: &str) -> StoreResult<u64> {
+        let hold = hold.to_string();
+        self.tx(move |tx| {
+            let n = tx.execute(
+                "UPDATE purges SET not_before = 0, hold = NULL WHERE hold = ?1 AND state = 'pending'",
+                [hold],
+            )?;
+            Ok(n as u64)
         })
         .await
     }
@@ -447,8 +402,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn prune(&self, before: Millis) -> StoreResult<u64> {
+    async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64> {
         self.tx(move |tx| {
+            tx.execute(
+                "DELETE FROM deliveries WHERE received_at < ?1",
+                [deliveries_before],
+            )?;
             let n = tx.execute(
                 "DELETE FROM purges WHERE state IN ('confirmed', 'failed', 'unconfirmed')
                  AND updated_at < ?1",

@@ -47,6 +47,16 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX batches_state ON batches (state, next_attempt_at);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: webhook delivery ids (deduplication) and releasable holds.
+    "CREATE TABLE deliveries (
+        hook TEXT NOT NULL,
+        id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (hook, id)
+    );
+    CREATE INDEX deliveries_received ON deliveries (received_at);
+    ALTER TABLE purges ADD COLUMN hold TEXT;
+    CREATE INDEX purges_hold ON purges (hold) WHERE hold IS NOT NULL;",
 ];
 
 /// Brings the database to the newest schema. A database from a newer

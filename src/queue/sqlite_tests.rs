@@ -12,6 +12,7 @@ fn purge(url: &str) -> NewPurge {
         path: url.into(),
         origin: Origin::new("manual", "test"),
         not_before: 0,
+        hold: None,
     }
 }
 
@@ -27,13 +28,8 @@ async fn enqueue_coalesces_pending_only() {
         .enqueue(vec![purge("/a"), purge("/b"), purge("/a")])
         .await
         .unwrap();
-    assert_eq!(
-        r,
-        EnqueueReport {
-            added: 2,
-            coalesced: 1
-        }
-    );
+    assert_eq!((r.added, r.coalesced), (2, 1));
+    assert_eq!(r.per_site["www"], (2, 1));
     let b = s
         .claim_batch("www.example.com", 10, now_ms())
         .await
@@ -176,5 +172,32 @@ async fn survives_reopen() {
     assert_eq!(s.due_sending(now_ms()).await.unwrap().len(), 1);
     assert_eq!(s.pending_groups(now_ms()).await.unwrap()[0].count, 1);
     s.probe().await.unwrap();
-    assert_eq!(s.prune(now_ms() + 1).await.unwrap(), 0);
+    assert_eq!(s.prune(now_ms() + 1, now_ms() + 1).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn deliveries_dedupe_and_holds_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let key = DeliveryKey {
+        hook: "gh".into(),
+        id: "d-1".into(),
+    };
+    let mut held = purge("/held");
+    held.hold = Some("sha1".into());
+    held.not_before = now_ms() + 3_600_000;
+    let first = s
+        .enqueue_delivery(Some(key.clone()), vec![held])
+        .await
+        .unwrap();
+    assert_eq!(first.unwrap().added, 1);
+    let again = s
+        .enqueue_delivery(Some(key), vec![purge("/other")])
+        .await
+        .unwrap();
+    assert!(again.is_none(), "redelivery enqueues nothing");
+    assert!(s.pending_groups(now_ms()).await.unwrap().is_empty(), "held");
+    assert_eq!(s.release_hold("sha1").await.unwrap(), 1);
+    assert_eq!(s.pending_groups(now_ms()).await.unwrap()[0].count, 1);
+    assert_eq!(s.release_hold("sha1").await.unwrap(), 0);
 }
