@@ -24,6 +24,9 @@ pub struct Intake {
 pub struct ChangeSet {
     /// Site-relative paths (`blog/a.css`).
     pub paths: Vec<String>,
+    /// Repository paths from a webhook: only those under the site's
+    /// `repo_prefix` map, with the prefix removed; others are not this site's.
+    pub repo_paths: Vec<String>,
     /// URL paths (`/blog/`) or absolute URLs under the site's base URLs.
     pub urls: Vec<String>,
     pub not_before: Millis,
@@ -46,6 +49,9 @@ pub struct IntakeReport {
     pub queued: u64,
     pub coalesced: u64,
     pub excluded: usize,
+    /// Repository paths outside the site's `repo_prefix`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub outside_prefix: usize,
     pub refused: Vec<String>,
 }
 
@@ -79,6 +85,14 @@ impl Intake {
             match site.map.map_relative(p) {
                 Ok(MapOutcome::Urls(u)) => urls.extend(u),
                 Ok(MapOutcome::Excluded { .. }) => report.excluded += 1,
+                Err(e) => self.refused(site, &mut report, p, e.kind(), &e.to_string()),
+            }
+        }
+        for p in &changes.repo_paths {
+            match site.map.map_repo_path(p) {
+                Ok(Some(MapOutcome::Urls(u))) => urls.extend(u),
+                Ok(Some(MapOutcome::Excluded { .. })) => report.excluded += 1,
+                Ok(None) => report.outside_prefix += 1,
                 Err(e) => self.refused(site, &mut report, p, e.kind(), &e.to_string()),
             }
         }
@@ -161,4 +175,8 @@ impl Intake {
             .refused
             .push(format!("{}: {why}", input.escape_debug()));
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub last_confirmed: Gauge,
     pub config_reload_failures: IntCounter,
     pub auth_failing: GaugeVec,
+    pub webhook_requests: IntCounterVec,
+    pub webhook_duration: HistogramVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -189,6 +191,8 @@ impl Metrics {
                 "API call errors by endpoint and kind.",
                 &["endpoint", "kind"],
             ),
+            webhook_requests: counter(&r, "edgeflush_webhook_requests_total", "Webhook requests by hook and outcome (queued, duplicate, ignored, ping, bad_signature, malformed, ...).", &["hook", "provider", "outcome"]),
+            webhook_duration: histogram(&r, "edgeflush_webhook_request_duration_seconds", "Time to verify, parse and durably enqueue a webhook.", &["hook"], vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
             registry: r,
             build_info,
             queue_size,

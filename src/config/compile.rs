@@ -15,17 +15,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const PROVIDERS: &[&str] = &[
-    "github",
-    "gitlab",
-    "gitea",
-    "forgejo",
-    "gogs",
-    "bitbucket",
-    "bitbucket-server",
-    "standard",
-];
-
 struct Ctx<'a> {
     file: Option<&'a Path>,
     dir: Option<&'a Path>,
@@ -160,7 +149,28 @@ pub(super) fn compile(
             ),
         );
     }
+    let tls = match (&s.tls_cert_file, &s.tls_key_file) {
+        (None, None) => None,
+        (Some(c), Some(k)) => {
+            let resolve = |f: &str| {
+                let p = Path::new(f);
+                if p.is_absolute() { p.to_path_buf() } else { dir.map(|d| d.join(p)).unwrap_or_else(|| p.to_path_buf()) }
+            };
+            let (c, k) = (resolve(c), resolve(k));
+            for (key, p) in [("server.tls_cert_file", &c), ("server.tls_key_file", &k)] {
+                if !p.is_file() {
+                    cx.push(key, format!("{} is not a readable file", p.display()));
+                }
+            }
+            Some((c, k))
+        }
+        _ => {
+            cx.push("server.tls_cert_file", "set both tls_cert_file and tls_key_file, or neither");
+            None
+        }
+    };
     let server = ServerSettings {
+        tls,
         listen: cx.addr("server.listen", &s.listen, "0.0.0.0:8470"),
         admin_listen,
         admin_token,
@@ -242,7 +252,26 @@ pub(super) fn compile(
     };
 
     let sites = compile_sites(&raw.site, &mut cx);
-    let hooks = compile_hooks(&raw.hook, &sites, &mut cx);
+    let hooks = {
+        let mut pushed = Vec::new();
+        let mut secret_issues = Vec::new();
+        let hooks = super::hooks::compile_hooks(
+            &raw.hook,
+            &sites,
+            |k, m| pushed.push((k.to_string(), m)),
+            |k, inline, file| match load_secret("secret", inline.as_deref(), file.as_deref(), dir) {
+                Ok(s) => s,
+                Err(e) => {
+                    secret_issues.push((k.to_string(), e.to_string()));
+                    None
+                }
+            },
+        );
+        for (k, m) in secret_issues.into_iter().chain(pushed) {
+            cx.push(&k, m);
+        }
+        hooks
+    };
     issues.append(&mut cx.issues);
     let settings = Settings {
         file: file.map(Path::to_path_buf),
@@ -289,57 +318,6 @@ fn compile_sites(raw: &[RawSite], cx: &mut Ctx<'_>) -> Vec<Arc<Site>> {
                 }
             }
         }
-    }
-    out
-}
-
-fn compile_hooks(raw: &[RawHook], sites: &[Arc<Site>], cx: &mut Ctx<'_>) -> Vec<HookSettings> {
-    let mut paths = HashSet::new();
-    let mut out = Vec::new();
-    for (i, h) in raw.iter().enumerate() {
-        let k = |f: &str| format!("hook[{i}].{f}");
-        if !PROVIDERS.contains(&h.provider.as_str()) {
-            cx.push(
-                &k("provider"),
-                format!(
-                    "unknown provider {:?}; expected one of: {}",
-                    h.provider,
-                    PROVIDERS.join(", ")
-                ),
-            );
-        }
-        if !h.path.starts_with('/') {
-            cx.push(&k("path"), "must start with '/'");
-        }
-        if !paths.insert(h.path.clone()) {
-            cx.push(
-                &k("path"),
-                format!("path {:?} is used by two hooks", h.path),
-            );
-        }
-        let mut secrets: Vec<_> = cx
-            .secret(&k("secret"), &h.secret, &h.secret_file)
-            .into_iter()
-            .collect();
-        secrets.extend(h.secrets.iter().map(|s| super::Secret::new(s.trim())));
-        if secrets.is_empty() {
-            cx.push(
-                &k("secret"),
-                "a hook needs `secret`, `secret_file` or `secrets`: unsigned webhooks are refused",
-            );
-        }
-        for s in &h.sites {
-            if !sites.iter().any(|x| x.name() == s) {
-                cx.push(&k("sites"), format!("unknown site {s:?}"));
-            }
-        }
-        out.push(HookSettings {
-            name: h.name.clone(),
-            provider: h.provider.clone(),
-            path: h.path.clone(),
-            secrets,
-            sites: h.sites.clone(),
-        });
     }
     out
 }

@@ -2,13 +2,13 @@
 //! environment < CLI flags, validated and compiled once at load.
 
 mod compile;
+mod hooks;
 mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
 pub mod units;
 
-pub use compile::PROVIDERS;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};
 pub use secret::Secret;
 pub use settings::*;

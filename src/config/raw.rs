@@ -49,6 +49,8 @@ pub struct RawServer {
     pub admin_token: Option<String>,
     pub admin_token_file: Option<String>,
     pub shutdown_timeout: Option<String>,
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,4 +149,23 @@ pub struct RawHook {
     pub secrets: Vec<String>,
     #[serde(default)]
     pub sites: Vec<String>,
+    /// Repository full names ("org/repo"); empty = any.
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    /// Branch name globs ("main", "release/*"); empty = any branch.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Tag name globs; empty = tag pushes are ignored.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// "purge_site" (default) or "ignore".
+    pub on_incomplete: Option<String>,
+    /// Hold purges this long after the push (the deploy is not on the origin yet).
+    pub delay: Option<String>,
+    /// "deployment": hold until a successful deployment_status/workflow_run of the commit.
+    pub release_on: Option<String>,
+    /// With release_on: purge anyway after this long (default "30m").
+    pub max_hold: Option<String>,
+    /// Largest accepted body (default "26MiB").
+    pub max_body: Option<String>,
 }

@@ -53,6 +53,8 @@ pub struct ServerSettings {
     pub admin_listen: SocketAddr,
     pub admin_token: Option<Secret>,
     pub shutdown_timeout: Duration,
+    /// (certificate chain, private key) PEM files for the webhook listener.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,11 +115,4 @@ impl Site {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct HookSettings {
-    pub name: String,
-    pub provider: String,
-    pub path: String,
-    pub secrets: Vec<Secret>,
-    pub sites: Vec<String>,
-}
+pub use super::hooks::{HookSettings, OnIncomplete};

@@ -1,0 +1,104 @@
+//! One webhook request: refuse early what is not ours (draining, size,
+//! content type), verify the signature on the raw bytes, parse, deduplicate
+//! and enqueue durably, then answer. Never a 2xx unless the work is on disk.
+
+use super::actions::{self, Outcome};
+use super::listener::{HookIndex, WebhookState};
+use super::{Headers, verify_and_parse};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+pub async fn handle(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    st: web::Data<WebhookState>,
+    idx: web::Data<HookIndex>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let Some(hook) = st.settings.hooks.get(idx.0) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let provider = hook.provider.as_str();
+    let count = |outcome: &str| {
+        st.metrics
+            .webhook_requests
+            .with_label_values(&[&hook.name, provider, outcome])
+            .inc();
+    };
+    let reject = |status: u16, outcome: &str, message: String| {
+        count(outcome);
+        tracing::warn!(hook = %hook.name, provider, status, reason = %message, "webhook rejected");
+        let code = actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+        HttpResponse::build(code).json(json!({"error": message}))
+    };
+    if st.draining.load(Ordering::Relaxed) {
+        return reject(503, "draining", "shutting down; retry later".into());
+    }
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > hook.max_body {
+            return reject(413, "too_large", format!("body of {len} bytes is over this hook's max_body ({})", hook.max_body));
+        }
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return reject(400, "malformed", "the request body could not be read".into());
+        };
+        if body.len() + chunk.len() > hook.max_body {
+            return reject(413, "too_large", format!("body is over this hook's max_body ({})", hook.max_body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let headers = Headers::new(req.headers().iter().filter_map(|(k, v)| {
+        v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string()))
+    }));
+    let delivery = match verify_and_parse(hook.provider, &headers, &body, &hook.secrets, SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => return reject(e.status(), e.kind(), e.to_string()),
+    };
+    let outcome = actions::act(&st, hook, delivery).await;
+    st.metrics
+        .webhook_duration
+        .with_label_values(&[&hook.name])
+        .observe(started.elapsed().as_secs_f64());
+    match outcome {
+        Outcome::Ping => {
+            count("ping");
+            HttpResponse::Ok().json(json!({"pong": true, "hook": hook.name}))
+        }
+        Outcome::Duplicate { delivery } => {
+            count("duplicate");
+            tracing::info!(hook = %hook.name, delivery = %delivery, "redelivery: nothing enqueued");
+            HttpResponse::Ok().json(json!({"duplicate": true, "delivery": delivery}))
+        }
+        Outcome::Ignored { delivery, reason } => {
+            count("ignored");
+            tracing::info!(hook = %hook.name, delivery = delivery.as_deref().unwrap_or("-"), reason = %reason, "webhook ignored");
+            HttpResponse::Accepted().json(json!({"delivery": delivery, "ignored": reason}))
+        }
+        Outcome::Queued(summary) => {
+            count("queued");
+            tracing::info!(hook = %hook.name, delivery = summary.delivery.as_deref().unwrap_or("-"),
+                urls = summary.urls(), "webhook queued");
+            HttpResponse::Accepted().json(summary)
+        }
+        Outcome::Released { delivery, released } => {
+            count("released");
+            HttpResponse::Accepted().json(json!({"delivery": delivery, "released": released}))
+        }
+        Outcome::BadRequest(message) => reject(400, "bad_request", message),
+        Outcome::StoreDown(message) => {
+            tracing::error!(hook = %hook.name, error = %message, "webhook not stored; answering 503");
+            reject(503, "store_unavailable", "the queue cannot take work right now; retry later".into())
+        }
+    }
+}
