@@ -21,3 +21,4 @@ pub mod metrics;
 pub mod queue;
 pub mod simulator;
 pub mod sink;
+pub mod sources;
