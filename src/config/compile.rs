@@ -154,7 +154,11 @@ pub(super) fn compile(
         (Some(c), Some(k)) => {
             let resolve = |f: &str| {
                 let p = Path::new(f);
-                if p.is_absolute() { p.to_path_buf() } else { dir.map(|d| d.join(p)).unwrap_or_else(|| p.to_path_buf()) }
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    dir.map(|d| d.join(p)).unwrap_or_else(|| p.to_path_buf())
+                }
             };
             let (c, k) = (resolve(c), resolve(k));
             for (key, p) in [("server.tls_cert_file", &c), ("server.tls_key_file", &k)] {
@@ -165,7 +169,10 @@ pub(super) fn compile(
             Some((c, k))
         }
         _ => {
-            cx.push("server.tls_cert_file", "set both tls_cert_file and tls_key_file, or neither");
+            cx.push(
+                "server.tls_cert_file",
+                "set both tls_cert_file and tls_key_file, or neither",
+            );
             None
         }
     };

@@ -50,7 +50,9 @@ impl HookSettings {
     pub fn ref_allowed(&self, git_ref: &str) -> Result<(), String> {
         if let Some(b) = git_ref.strip_prefix("refs/heads/") {
             return match &self.branches {
-                Some(set) if !set.is_match(b) => Err(format!("branch {b:?} is not in hook.branches")),
+                Some(set) if !set.is_match(b) => {
+                    Err(format!("branch {b:?} is not in hook.branches"))
+                }
                 _ => Ok(()),
             };
         }
@@ -99,7 +101,11 @@ pub(super) fn compile_hooks(
             let all: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
             push(
                 &k("provider"),
-                format!("unknown provider {:?}; expected one of: {}", h.provider, all.join(", ")),
+                format!(
+                    "unknown provider {:?}; expected one of: {}",
+                    h.provider,
+                    all.join(", ")
+                ),
             );
             Provider::Standard
         });
@@ -107,7 +113,10 @@ pub(super) fn compile_hooks(
             push(&k("path"), "must start with '/'".into());
         }
         if !paths.insert(h.path.clone()) {
-            push(&k("path"), format!("path {:?} is used by two hooks", h.path));
+            push(
+                &k("path"),
+                format!("path {:?} is used by two hooks", h.path),
+            );
         }
         let mut secrets: Vec<_> = secret(&k("secret"), &h.secret, &h.secret_file)
             .into_iter()
@@ -117,11 +126,15 @@ pub(super) fn compile_hooks(
         if secrets.is_empty() {
             push(
                 &k("secret"),
-                "a hook needs `secret`, `secret_file` or `secrets`: unsigned webhooks are refused".into(),
+                "a hook needs `secret`, `secret_file` or `secrets`: unsigned webhooks are refused"
+                    .into(),
             );
         }
         if h.sites.is_empty() && provider != Provider::Standard {
-            push(&k("sites"), "name at least one site this hook purges".into());
+            push(
+                &k("sites"),
+                "name at least one site this hook purges".into(),
+            );
         }
         for s in &h.sites {
             if !sites.iter().any(|x| x.name() == s) {
@@ -132,7 +145,10 @@ pub(super) fn compile_hooks(
             "purge_site" => OnIncomplete::PurgeSite,
             "ignore" => OnIncomplete::Ignore,
             other => {
-                push(&k("on_incomplete"), format!("{other:?}: expected \"purge_site\" or \"ignore\""));
+                push(
+                    &k("on_incomplete"),
+                    format!("{other:?}: expected \"purge_site\" or \"ignore\""),
+                );
                 OnIncomplete::PurgeSite
             }
         };
@@ -157,7 +173,10 @@ pub(super) fn compile_hooks(
                 Some(max_hold)
             }
             Some(other) => {
-                push(&k("release_on"), format!("{other:?}: the only value is \"deployment\""));
+                push(
+                    &k("release_on"),
+                    format!("{other:?}: the only value is \"deployment\""),
+                );
                 None
             }
         };

@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::queue::sqlite::SqliteStore;
 use crate::queue::{DynStore, StoreError};
 use crate::sink::SinkContext;
+use crate::sources::webhook;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -32,6 +33,8 @@ pub enum DaemonError {
     PostgresUnsupported,
     #[error(transparent)]
     Admin(#[from] admin::AdminError),
+    #[error(transparent)]
+    Webhooks(#[from] crate::sources::webhook::listener::ListenerError),
     #[error("worker {name} failed: {reason}")]
     Worker { name: &'static str, reason: String },
 }
@@ -49,6 +52,8 @@ pub struct Running {
     /// Where the admin listener is bound (it may differ from the config when
     /// the port was 0).
     pub admin_addr: std::net::SocketAddr,
+    /// Where the webhook listener is bound; None without any `[[hook]]`.
+    pub webhook_addr: Option<std::net::SocketAddr>,
     tasks: JoinSet<(&'static str, WorkerResult)>,
 }
 
@@ -101,6 +106,19 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
         metrics: metrics.clone(),
         health: health.clone(),
     })?;
+    let webhooks = if settings.hooks.is_empty() {
+        None
+    } else {
+        let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (server, addr) = webhook::listener::bind(webhook::listener::WebhookState {
+            settings: settings.clone(),
+            intake: intake.clone(),
+            metrics: metrics.clone(),
+            draining: draining.clone(),
+        })?;
+        Some((server, addr, draining))
+    };
+    let webhook_addr = webhooks.as_ref().map(|w| w.1);
     let sink = SinkContext {
         settings: settings.clone(),
         store: store.clone(),
@@ -112,8 +130,19 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
     };
     let mut tasks = JoinSet::new();
     workers::spawn_all(&mut tasks, &cancel, admin, sink, settings.clone());
+    if let Some((server, _, draining)) = webhooks {
+        let c = cancel.clone();
+        tasks.spawn(async move {
+            (
+                "webhooks",
+                workers::webhook_server(server, draining, c).await,
+            )
+        });
+    }
     tracing::info!(
         admin = %admin_addr,
+        webhooks = %webhook_addr.map(|a| a.to_string()).unwrap_or_else(|| "off (no [[hook]])".into()),
+        hooks = settings.hooks.len(),
         sites = settings.sites.len(),
         version = env!("CARGO_PKG_VERSION"),
         "edgeflush running"
@@ -126,6 +155,7 @@ pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
         health,
         cancel,
         admin_addr,
+        webhook_addr,
         tasks,
     })
 }

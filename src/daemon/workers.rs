@@ -67,6 +67,29 @@ async fn admin_server(server: actix_web::dev::Server, cancel: CancellationToken)
         })
 }
 
+/// Serves webhooks until cancelled; then answers 503 to what still arrives
+/// on open connections while the in-flight requests finish.
+pub(super) async fn webhook_server(
+    server: actix_web::dev::Server,
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cancel: CancellationToken,
+) -> WorkerResult {
+    let handle = server.handle();
+    let run = tokio::spawn(server);
+    cancel.cancelled().await;
+    draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    handle.stop(true).await;
+    run.await
+        .map_err(|e| DaemonError::Worker {
+            name: "webhooks",
+            reason: e.to_string(),
+        })?
+        .map_err(|e| DaemonError::Worker {
+            name: "webhooks",
+            reason: e.to_string(),
+        })
+}
+
 /// Deletes finished purges older than `store.retention`, hourly.
 async fn pruner(
     sink: SinkContext,

@@ -45,7 +45,7 @@ impl DaemonConfig {
         }
     }
 
-    pub fn render(&self, dir: &Path, admin_port: u16) -> String {
+    pub fn render(&self, dir: &Path, admin_port: u16, webhook_port: u16) -> String {
         format!(
             r#"[cloakfusion]
 base_url = "{api}"
@@ -57,7 +57,7 @@ max_backoff = "2s"
 {cf}
 
 [server]
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:{webhook_port}"
 admin_listen = "127.0.0.1:{admin_port}"
 shutdown_timeout = "5s"
 {server}
@@ -97,6 +97,7 @@ root = "{dir}/public"
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub admin_port: u16,
+    pub webhook_port: u16,
     child: Option<Child>,
     starts: u32,
 }
@@ -172,6 +173,10 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("daemon not listening after 20 s:\n{}", self.logs());
+    }
+
+    pub fn hook_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.webhook_port)
     }
 
     pub fn admin(&self, path: &str) -> String {

@@ -14,10 +14,18 @@ use std::sync::Arc;
 
 pub enum Outcome {
     Ping,
-    Duplicate { delivery: String },
-    Ignored { delivery: Option<String>, reason: String },
+    Duplicate {
+        delivery: String,
+    },
+    Ignored {
+        delivery: Option<String>,
+        reason: String,
+    },
     Queued(Summary),
-    Released { delivery: Option<String>, released: u64 },
+    Released {
+        delivery: Option<String>,
+        released: u64,
+    },
     BadRequest(String),
     StoreDown(String),
 }
@@ -44,45 +52,83 @@ impl Summary {
 
 /// The key under which a push's purges wait for its deployment.
 pub fn hold_key(repository: &str, sha: &str) -> String {
-    format!("deploy:{}:{}", repository.to_ascii_lowercase(), sha.to_ascii_lowercase())
+    format!(
+        "deploy:{}:{}",
+        repository.to_ascii_lowercase(),
+        sha.to_ascii_lowercase()
+    )
 }
 
 pub async fn act(st: &WebhookState, hook: &HookSettings, delivery: Delivery) -> Outcome {
     let id = delivery.id.clone();
     match delivery.event {
         Event::Ping => Outcome::Ping,
-        Event::Ignored { reason } => Outcome::Ignored { delivery: id, reason },
-        Event::Deployed { repository, sha, success, kind } => {
+        Event::Ignored { reason } => Outcome::Ignored {
+            delivery: id,
+            reason,
+        },
+        Event::Deployed {
+            repository,
+            sha,
+            success,
+            kind,
+        } => {
             if hook.release_on_deployment.is_none() {
                 return ignored(id, format!("{kind} event, but this hook has no release_on"));
             }
             if !success {
-                return ignored(id, format!("{kind} did not succeed; held purges wait for max_hold"));
+                return ignored(
+                    id,
+                    format!("{kind} did not succeed; held purges wait for max_hold"),
+                );
             }
             if !hook.repository_allowed(&repository) {
-                return ignored(id, format!("repository {repository:?} is not in hook.repositories"));
+                return ignored(
+                    id,
+                    format!("repository {repository:?} is not in hook.repositories"),
+                );
             }
-            match st.intake.store.release_hold(&hold_key(&repository, &sha)).await {
+            match st
+                .intake
+                .store
+                .release_hold(&hold_key(&repository, &sha))
+                .await
+            {
                 Ok(n) => {
                     tracing::info!(hook = %hook.name, repository, sha, released = n, "deployment released held purges");
                     st.intake.flush_wake.notify_one();
-                    Outcome::Released { delivery: id, released: n }
+                    Outcome::Released {
+                        delivery: id,
+                        released: n,
+                    }
                 }
                 Err(e) => Outcome::StoreDown(e.to_string()),
             }
         }
-        Event::Generic { site, paths, urls, purge_site } => {
+        Event::Generic {
+            site,
+            paths,
+            urls,
+            purge_site,
+        } => {
             let Some(s) = st.settings.site(&site).cloned() else {
                 return Outcome::BadRequest(format!("unknown site {site:?}"));
             };
             if !hook.sites.is_empty() && !hook.sites.contains(&site) {
-                return Outcome::BadRequest(format!("site {site:?} is not among this hook's sites"));
+                return Outcome::BadRequest(format!(
+                    "site {site:?} is not among this hook's sites"
+                ));
             }
             if paths.is_empty() && urls.is_empty() && !purge_site {
                 return Outcome::BadRequest("give `paths`, `urls` or `purge_site: true`".into());
             }
             let mut notes = Vec::new();
-            let mut changes = ChangeSet { paths, urls, not_before: not_before(hook, None), ..Default::default() };
+            let mut changes = ChangeSet {
+                paths,
+                urls,
+                not_before: not_before(hook, None),
+                ..Default::default()
+            };
             if purge_site {
                 site_wide(&s, &mut changes, &mut notes).await;
             }
@@ -100,7 +146,10 @@ fn ignored(delivery: Option<String>, reason: String) -> Outcome {
 }
 
 fn origin(hook: &HookSettings, id: &Option<String>) -> Origin {
-    Origin::new("webhook", format!("{}:{}", hook.name, id.as_deref().unwrap_or("-")))
+    Origin::new(
+        "webhook",
+        format!("{}:{}", hook.name, id.as_deref().unwrap_or("-")),
+    )
 }
 
 fn not_before(hook: &HookSettings, hold: Option<&str>) -> Millis {
@@ -126,7 +175,10 @@ async fn pushes(
             let why = if p.deleted {
                 Some(format!("{} was deleted", p.git_ref))
             } else if !hook.repository_allowed(&p.repository) {
-                Some(format!("repository {:?} is not in hook.repositories", p.repository))
+                Some(format!(
+                    "repository {:?} is not in hook.repositories",
+                    p.repository
+                ))
             } else {
                 hook.ref_allowed(&p.git_ref).err()
             };
@@ -137,13 +189,21 @@ async fn pushes(
         })
         .collect();
     if allowed.is_empty() {
-        let reason = if reasons.is_empty() { "no ref in this push".to_string() } else { reasons.join("; ") };
+        let reason = if reasons.is_empty() {
+            "no ref in this push".to_string()
+        } else {
+            reasons.join("; ")
+        };
         return ignored(id, reason);
     }
     let mut notes = reasons;
     let mut prepared = Vec::new();
     let mut held_until = None;
-    let sites: Vec<Arc<Site>> = hook.sites.iter().filter_map(|n| st.settings.site(n).cloned()).collect();
+    let sites: Vec<Arc<Site>> = hook
+        .sites
+        .iter()
+        .filter_map(|n| st.settings.site(n).cloned())
+        .collect();
     for site in &sites {
         for p in &allowed {
             let hold = hook
@@ -154,17 +214,28 @@ async fn pushes(
             if nb > 0 {
                 held_until = Some(nb);
             }
-            let mut changes = ChangeSet { not_before: nb, hold, ..Default::default() };
+            let mut changes = ChangeSet {
+                not_before: nb,
+                hold,
+                ..Default::default()
+            };
             match (&p.incomplete, hook.on_incomplete) {
                 (None, _) => changes.repo_paths = p.changed.iter().cloned().collect(),
                 (Some(why), OnIncomplete::PurgeSite) => {
-                    notes.push(format!("{}: incomplete change set ({why}); purging the whole site {}", p.git_ref, site.name()));
+                    notes.push(format!(
+                        "{}: incomplete change set ({why}); purging the whole site {}",
+                        p.git_ref,
+                        site.name()
+                    ));
                     // What the payload does list is still purged.
                     changes.repo_paths = p.changed.iter().cloned().collect();
                     site_wide(site, &mut changes, &mut notes).await;
                 }
                 (Some(why), OnIncomplete::Ignore) => {
-                    notes.push(format!("{}: incomplete change set ({why}); ignored (on_incomplete = \"ignore\")", p.git_ref));
+                    notes.push(format!(
+                        "{}: incomplete change set ({why}); ignored (on_incomplete = \"ignore\")",
+                        p.git_ref
+                    ));
                     tracing::warn!(hook = %hook.name, git_ref = %p.git_ref, reason = %why, "incomplete change set ignored");
                     continue;
                 }
@@ -205,7 +276,10 @@ async fn commit(
     held_until: Option<Millis>,
     notes: Vec<String>,
 ) -> Outcome {
-    let key = id.clone().map(|d| DeliveryKey { hook: hook.name.clone(), id: d });
+    let key = id.clone().map(|d| DeliveryKey {
+        hook: hook.name.clone(),
+        id: d,
+    });
     match st.intake.commit(key, "webhook", prepared).await {
         Ok(Some(sites)) => Outcome::Queued(Summary {
             delivery: id,
@@ -215,7 +289,9 @@ async fn commit(
             held_until,
             notes,
         }),
-        Ok(None) => Outcome::Duplicate { delivery: id.unwrap_or_default() },
+        Ok(None) => Outcome::Duplicate {
+            delivery: id.unwrap_or_default(),
+        },
         Err(e) => Outcome::StoreDown(e.to_string()),
     }
 }
@@ -228,13 +304,27 @@ async fn site_wide(site: &Site, changes: &mut ChangeSet, notes: &mut Vec<String>
                 changes.paths.extend(files);
                 return;
             }
-            Ok(Err(e)) => notes.push(format!("cannot list the files of site {}: {e}", site.name())),
-            Err(e) => notes.push(format!("cannot list the files of site {}: {e}", site.name())),
+            Ok(Err(e)) => notes.push(format!(
+                "cannot list the files of site {}: {e}",
+                site.name()
+            )),
+            Err(e) => notes.push(format!(
+                "cannot list the files of site {}: {e}",
+                site.name()
+            )),
         }
     }
-    let urls: Vec<String> = site.map.full_purge_urls().into_iter().map(|u| u.url).collect();
+    let urls: Vec<String> = site
+        .map
+        .full_purge_urls()
+        .into_iter()
+        .map(|u| u.url)
+        .collect();
     if urls.is_empty() {
-        notes.push(format!("site {} has no root to list and no full_purge URLs: nothing to purge site-wide", site.name()));
+        notes.push(format!(
+            "site {} has no root to list and no full_purge URLs: nothing to purge site-wide",
+            site.name()
+        ));
     }
     changes.urls.extend(urls);
 }

@@ -45,23 +45,46 @@ pub async fn handle(
         .and_then(|v| v.parse::<usize>().ok())
     {
         if len > hook.max_body {
-            return reject(413, "too_large", format!("body of {len} bytes is over this hook's max_body ({})", hook.max_body));
+            return reject(
+                413,
+                "too_large",
+                format!(
+                    "body of {len} bytes is over this hook's max_body ({})",
+                    hook.max_body
+                ),
+            );
         }
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
-            return reject(400, "malformed", "the request body could not be read".into());
+            return reject(
+                400,
+                "malformed",
+                "the request body could not be read".into(),
+            );
         };
         if body.len() + chunk.len() > hook.max_body {
-            return reject(413, "too_large", format!("body is over this hook's max_body ({})", hook.max_body));
+            return reject(
+                413,
+                "too_large",
+                format!("body is over this hook's max_body ({})", hook.max_body),
+            );
         }
         body.extend_from_slice(&chunk);
     }
     let headers = Headers::new(req.headers().iter().filter_map(|(k, v)| {
-        v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string()))
+        v.to_str()
+            .ok()
+            .map(|v| (k.as_str().to_string(), v.to_string()))
     }));
-    let delivery = match verify_and_parse(hook.provider, &headers, &body, &hook.secrets, SystemTime::now()) {
+    let delivery = match verify_and_parse(
+        hook.provider,
+        &headers,
+        &body,
+        &hook.secrets,
+        SystemTime::now(),
+    ) {
         Ok(d) => d,
         Err(e) => return reject(e.status(), e.kind(), e.to_string()),
     };
@@ -98,7 +121,11 @@ pub async fn handle(
         Outcome::BadRequest(message) => reject(400, "bad_request", message),
         Outcome::StoreDown(message) => {
             tracing::error!(hook = %hook.name, error = %message, "webhook not stored; answering 503");
-            reject(503, "store_unavailable", "the queue cannot take work right now; retry later".into())
+            reject(
+                503,
+                "store_unavailable",
+                "the queue cannot take work right now; retry later".into(),
+            )
         }
     }
 }

@@ -29,15 +29,19 @@
 //! - Standard Webhooks secrets: `whsec_<base64>` is the base64-decoded key;
 //!   any other secret is tried both base64-decoded and as raw bytes.
 
+pub mod actions;
 mod bitbucket;
 mod body;
 mod error;
 mod gitea;
 mod github;
 mod gitlab;
+mod handler;
+pub mod listener;
 mod push;
 mod sig;
 mod standard;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::time::SystemTime;

@@ -15,7 +15,10 @@ pub fn load(settings: &Settings) -> Result<Option<rustls::ServerConfig>, Listene
         .collect::<Result<_, _>>()
         .map_err(|e| ListenerError::Tls(format!("{}: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(ListenerError::Tls(format!("{}: no certificate found", cert.display())));
+        return Err(ListenerError::Tls(format!(
+            "{}: no certificate found",
+            cert.display()
+        )));
     }
     // The key's content never goes into a message, only its file name.
     let key = PrivateKeyDer::from_pem_file(key)
