@@ -317,12 +317,15 @@ fn compile_hooks(raw: &[RawHook], sites: &[Arc<Site>], cx: &mut Ctx<'_>) -> Vec<
                 format!("path {:?} is used by two hooks", h.path),
             );
         }
+        let known = cx.issues.len();
         let mut secrets: Vec<_> = cx
             .secret(&k("secret"), &h.secret, &h.secret_file)
             .into_iter()
             .collect();
+        // A secret that is set but unusable is already reported.
+        let secret_reported = cx.issues.len() > known;
         secrets.extend(h.secrets.iter().map(|s| super::Secret::new(s.trim())));
-        if secrets.is_empty() {
+        if secrets.is_empty() && !secret_reported {
             cx.push(
                 &k("secret"),
                 "a hook needs `secret`, `secret_file` or `secrets`: unsigned webhooks are refused",
