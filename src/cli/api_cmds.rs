@@ -60,7 +60,7 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
     for site in &settings.sites {
         let Some(origin) = &site.origin_url else {
             plan.push(
-                j!({"site": site.name(), "action": "skip", "why": "no origin_url in the config"}),
+                j!({"site": site.name(), "vhost": site.vhost(), "action": "skip", "why": "no origin_url in the config"}),
             );
             continue;
         };

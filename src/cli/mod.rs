@@ -148,12 +148,6 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::failed(format!("{e:#}"))
-    }
-}
-
 pub type CmdResult = Result<(), Failure>;
 
 /// The global flags that override configuration keys, as (key, value) pairs.

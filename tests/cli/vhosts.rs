@@ -97,7 +97,7 @@ async fn apply_dry_run_prints_the_difference_and_changes_nothing() {
         .says("set properties (ttl 600)")
         .says("blog blog.example.com: would change")
         .says("create vhost blog.example.com -> http://blog-origin.example.com/")
-        .says("no origin_url in the config");
+        .says("edge edge.example.com: skip\n    no origin_url in the config");
 
     let out = cmd(&fx, &["vhosts", "apply", "--dry-run", "--json"]).await;
     out.expect_code(0);
