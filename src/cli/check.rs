@@ -23,8 +23,9 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(no file: defaults and environment)".into());
-    let settings = match config::load(&src, &[]) {
+    let settings = match config::load(&src, &super::flag_overrides(cli)) {
         Ok(s) => {
+            super::init_logging(&s.log.level, s.log.format == config::LogFormat::Json);
             items.push(Item {
                 check: "config".into(),
                 ok: true,

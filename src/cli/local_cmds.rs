@@ -144,15 +144,23 @@ pub async fn purge(cli: &Cli, settings: &Settings, site: &str, targets: &[String
             .json(&body),
     )
     .await?;
+    let refused = v["refused"].as_array().map_or(0, Vec::len);
     if cli.json {
-        return json(&v);
+        json(&v)?;
+    } else {
+        println!(
+            "queued {} URL(s) for site {} ({} already pending)",
+            v["queued"], site, v["coalesced"]
+        );
+        for r in v["refused"].as_array().into_iter().flatten() {
+            println!("  refused: {}", r.as_str().unwrap_or(""));
+        }
     }
-    println!(
-        "queued {} URL(s) for site {} ({} already pending)",
-        v["queued"], site, v["coalesced"]
-    );
-    for r in v["refused"].as_array().into_iter().flatten() {
-        println!("  refused: {}", r.as_str().unwrap_or(""));
+    // Like `map`: a target that was not queued is a failure scripts must see.
+    if refused > 0 {
+        return Err(Failure::failed(format!(
+            "{refused} target(s) refused, not queued"
+        )));
     }
     Ok(())
 }

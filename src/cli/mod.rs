@@ -148,23 +148,24 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::failed(format!("{e:#}"))
-    }
-}
-
 pub type CmdResult = Result<(), Failure>;
 
-pub fn load_settings(cli: &Cli, extra: &[(String, String)]) -> Result<Settings, Failure> {
-    let src = ConfigSource::resolve(cli.config.clone());
-    let mut overrides = extra.to_vec();
+/// The global flags that override configuration keys, as (key, value) pairs.
+pub fn flag_overrides(cli: &Cli) -> Vec<(String, String)> {
+    let mut overrides = Vec::new();
     if let Some(l) = &cli.log_level {
         overrides.push(("log.level".into(), l.clone()));
     }
     if let Some(f) = &cli.log_format {
         overrides.push(("log.format".into(), f.clone()));
     }
+    overrides
+}
+
+pub fn load_settings(cli: &Cli, extra: &[(String, String)]) -> Result<Settings, Failure> {
+    let src = ConfigSource::resolve(cli.config.clone());
+    let mut overrides = extra.to_vec();
+    overrides.extend(flag_overrides(cli));
     config::load(&src, &overrides).map_err(|e| Failure::usage(e.to_string()))
 }
 

@@ -261,20 +261,16 @@ pub(super) fn compile(
     let sites = compile_sites(&raw.site, &mut cx);
     let hooks = {
         let mut pushed = Vec::new();
-        let mut secret_issues = Vec::new();
         let hooks = super::hooks::compile_hooks(
             &raw.hook,
             &sites,
             |k, m| pushed.push((k.to_string(), m)),
-            |k, inline, file| match load_secret("secret", inline.as_deref(), file.as_deref(), dir) {
-                Ok(s) => s,
-                Err(e) => {
-                    secret_issues.push((k.to_string(), e.to_string()));
-                    None
-                }
+            |inline, file| {
+                load_secret("secret", inline.as_deref(), file.as_deref(), dir)
+                    .map_err(|e| e.to_string())
             },
         );
-        for (k, m) in secret_issues.into_iter().chain(pushed) {
+        for (k, m) in pushed {
             cx.push(&k, m);
         }
         hooks
