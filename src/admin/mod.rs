@@ -4,7 +4,7 @@
 
 mod routes;
 
-use crate::config::Settings;
+use crate::config::LiveSettings;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AdminState {
-    pub settings: Arc<Settings>,
+    pub settings: LiveSettings,
     pub store: DynStore,
     pub intake: Intake,
     pub metrics: Metrics,
@@ -35,7 +35,7 @@ pub enum AdminError {
 pub fn bind(
     state: AdminState,
 ) -> Result<(actix_web::dev::Server, std::net::SocketAddr), AdminError> {
-    let addr = state.settings.server.admin_listen;
+    let addr = state.settings.get().server.admin_listen;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -49,7 +49,8 @@ async fn metrics(st: web::Data<AdminState>) -> HttpResponse {
 /// Constant-time comparison of the bearer token; absent config = open (the
 /// listener is then loopback-only, enforced at config load).
 fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
-    let Some(want) = &st.settings.server.admin_token else {
+    let settings = st.settings.get();
+    let Some(want) = &settings.server.admin_token else {
         return true;
     };
     let got = req
@@ -123,10 +124,11 @@ async fn purge(
         return unauthorized();
     }
     let body = body.into_inner();
-    let Some(site) = st.settings.site(&body.site) else {
+    let settings = st.settings.get();
+    let Some(site) = settings.site(&body.site) else {
         return HttpResponse::BadRequest().json(json!({
             "error": format!("unknown site {:?}", body.site),
-            "sites": st.settings.sites.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            "sites": settings.sites.iter().map(|s| s.name()).collect::<Vec<_>>(),
         }));
     };
     if body.paths.is_empty() && body.urls.is_empty() {

@@ -113,7 +113,7 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     println!();
 
     let site = running
-        .settings
+        .settings()
         .site("demo")
         .cloned()
         .ok_or_else(|| Failure::failed("demo site missing"))?;
@@ -126,6 +126,7 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
         ..Default::default()
     };
     let report = running
+        .shared
         .intake
         .submit(&site, changes, Origin::new("manual", "demo deploy"))
         .await
@@ -175,6 +176,7 @@ async fn narrate(
         }
         seen_requests = reqs.len();
         let batches = running
+            .shared
             .store
             .recent_batches(50)
             .await
@@ -202,6 +204,7 @@ async fn narrate(
                     );
                     if once {
                         let counts = running
+                            .shared
                             .store
                             .counts()
                             .await

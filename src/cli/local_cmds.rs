@@ -27,13 +27,12 @@ pub fn cancel_on_signals(token: CancellationToken) {
     });
 }
 
-pub async fn run_daemon(settings: Settings) -> CmdResult {
-    let running = crate::daemon::start(std::sync::Arc::new(settings))
-        .await
-        .map_err(|e| Failure::failed(e.to_string()))?;
-    cancel_on_signals(running.cancel.clone());
-    running
-        .wait()
+pub async fn run_daemon(
+    src: crate::config::ConfigSource,
+    overrides: Vec<(String, String)>,
+    settings: Settings,
+) -> CmdResult {
+    crate::daemon::supervise(src, overrides, settings)
         .await
         .map_err(|e| Failure::failed(e.to_string()))
 }

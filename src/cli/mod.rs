@@ -233,7 +233,10 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 &settings.log.level,
                 settings.log.format == config::LogFormat::Json,
             );
-            local_cmds::run_daemon(settings).await
+            // A reload reads the same layers again, flags included.
+            let src = ConfigSource::resolve(cli.config.clone());
+            o.extend(flag_overrides(&cli));
+            local_cmds::run_daemon(src, o, settings).await
         }
         _ => {
             let settings = load_settings(&cli, &[])?;

@@ -3,12 +3,14 @@
 
 mod compile;
 mod hooks;
+mod live;
 mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
 pub mod units;
 
+pub use live::LiveSettings;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};
 pub use secret::Secret;
 pub use settings::*;

@@ -20,6 +20,7 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         if cancel.is_cancelled() {
             return Ok(());
         }
+        cx.watchdog.pet("flusher");
         let now = now_ms();
         if let Some(t) = paused_until.filter(|t| *t > now) {
             sleep_until(&cx, &cancel, Some(t)).await;
@@ -93,9 +94,11 @@ fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
 }
 
 async fn sleep_until(cx: &SinkContext, cancel: &CancellationToken, at: Option<Millis>) {
+    // Never longer than the watchdog allows: the loop must keep turning.
     let wait = at
         .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
-        .unwrap_or(Duration::from_secs(5));
+        .unwrap_or(Duration::from_secs(5))
+        .min(cx.watchdog.max_idle());
     if wait.is_zero() {
         return;
     }

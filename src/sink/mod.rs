@@ -25,6 +25,8 @@ pub struct SinkContext {
     pub flush_wake: Arc<Notify>,
     /// Poked after a batch is flushed.
     pub poll_wake: Arc<Notify>,
+    /// Fed by the flusher and poller loops on every turn.
+    pub watchdog: Arc<crate::daemon::notify::Watchdog>,
 }
 
 impl SinkContext {
