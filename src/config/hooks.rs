@@ -126,6 +126,11 @@ pub(super) fn compile_hooks(
             }
         };
         secrets.extend(h.secrets.iter().map(|s| Secret::new(s.trim())));
+        for (n, s) in secrets.iter().enumerate() {
+            if let Some(problem) = provider.secret_problem(s) {
+                push(&k("secret"), format!("secret #{} {problem}", n + 1));
+            }
+        }
         secrets.retain(|s| !s.is_empty());
         // A secret that is set but unusable is already reported above.
         if secrets.is_empty() && !reported {
