@@ -130,6 +130,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap write that proves the store takes work (readiness).
     async fn probe(&self) -> StoreResult<()>;
+
+    /// Whether this process holds `role` ("flusher", "poller", "traffic")
+    /// among every process sharing the store. An embedded store has one
+    /// process: always true. A shared store elects one holder per role (and
+    /// hands the role over when the holder dies), so that the account's API
+    /// budget and the order of Retry-After pauses hold for the whole fleet.
+    async fn lead(&self, _role: &'static str) -> StoreResult<bool> {
+        Ok(true)
+    }
 }
 
 pub type DynStore = Arc<dyn Store>;
