@@ -3,7 +3,7 @@
 "use strict";
 window.EdgeflushCharts = (function () {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 720, PLOT = 190, L = 64, R = 16, T = 14, B = 44, ROW = 16, PER_ROW = 4;
+  const W = 720, PLOT = 190, L = 64, R = 16, T = 14, B = 44, ROW = 16, PER_ROW = 2;
   const COLORS = ["#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#5c940d", "#a61e4d"];
 
   function svg(tag, attrs, text) {
@@ -23,6 +23,14 @@ window.EdgeflushCharts = (function () {
     return new Date(ms).toISOString().slice(0, 10);
   }
 
+  // The smallest 1, 2 or 5 times a power of ten at or above v: round ticks.
+  function nice(v) {
+    if (!(v > 0)) return 1;
+    const exp = Math.pow(10, Math.floor(Math.log10(v)));
+    const f = v / exp;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * exp;
+  }
+
   // series: [{name, points: [[x_ms, y], ...]}]; fmtY formats a y value.
   function lineChart(label, series, fmtY) {
     const all = series.flatMap((s) => s.points);
@@ -34,8 +42,7 @@ window.EdgeflushCharts = (function () {
     let x0 = Math.min(...all.map((p) => p[0]));
     let x1 = Math.max(...all.map((p) => p[0]));
     if (x1 - x0 < 1000) { x0 -= 30000; x1 += 30000; }
-    let y1 = Math.max(...all.map((p) => p[1]));
-    y1 = y1 > 0 ? y1 * 1.1 : 1;
+    const y1 = nice(Math.max(...all.map((p) => p[1])) * 1.05);
     const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
     const sy = (y) => Y0 - (y / y1) * PLOT;
 
@@ -65,7 +72,7 @@ window.EdgeflushCharts = (function () {
         c.appendChild(svg("title", {}, s.name + " at " + clock(p[0]) + ": " + fmtY(p[1])));
         root.appendChild(c);
       }
-      const lx = L + (i % PER_ROW) * 160, ly = Y0 + B + ROW * Math.floor(i / PER_ROW) + 8;
+      const lx = L + (i % PER_ROW) * 320, ly = Y0 + B + ROW * Math.floor(i / PER_ROW) + 8;
       root.appendChild(svg("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: color }));
       root.appendChild(svg("text", { x: lx + 14, y: ly }, s.name));
     });

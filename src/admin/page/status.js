@@ -5,6 +5,7 @@
 (function () {
   const REFRESH_MS = 5000;
   const LIMIT = 200;
+  const TRAFFIC_SINCE = "24h";
   const $ = (id) => document.getElementById(id);
   const charts = window.EdgeflushCharts;
   let token = null;
@@ -71,7 +72,7 @@
     if (n >= 1e9) return (n / 1e9).toFixed(1) + "G";
     if (n >= 1e6) return (n / 1e6).toFixed(1) + "M";
     if (n >= 1e4) return (n / 1e3).toFixed(1) + "k";
-    return String(Math.round(n * 10) / 10);
+    return String(n >= 100 ? Math.round(n) : Math.round(n * 10) / 10);
   }
 
   async function getJson(path) {
@@ -143,7 +144,7 @@
         el("td", {}, b.flushed_at ? dur(b.flushed_at - b.created_at) : "—"), el("td", {}, latency),
         el("td", { class: "reason" }, b.error || ""));
     });
-    replace("batches", table(["id", "vhost", "state", "size", "attempts", "created", "accepted after", "completed after", "error"],
+    replace("batches", table(["id", "vhost", "state", "size", "retries", "created", "accepted after", "completed after", "error"],
       rows, [0, 3, 4]));
   }
 
@@ -181,7 +182,7 @@
       if (!s || typeof s !== "object") continue;
       let fig = s.figures || s.snapshot || s.raw || s.data || s.body || null;
       if (typeof fig === "string") { try { fig = JSON.parse(fig); } catch (_) { fig = null; } }
-      let at = s.at ?? s.taken_at ?? s.time ?? s.ts;
+      let at = s.taken_at_ms ?? s.at ?? s.taken_at ?? s.time ?? s.ts;
       if (typeof at === "string") at = Date.parse(at);
       if (typeof at !== "number" || !isFinite(at)) continue;
       if (at < 1e11) at *= 1000; // seconds, not milliseconds
@@ -205,7 +206,7 @@
       byVhost.get(k).points.push([s.at, s.value]);
     }
     replace("traffic", charts.lineChart("traffic per vhost", [...byVhost.values()], count),
-      el("p", { class: "muted" }, snaps.length + " snapshots"));
+      el("p", { class: "muted" }, snaps.length + " snapshots over the last " + TRAFFIC_SINCE));
   }
 
   function showError(text) {
@@ -239,7 +240,7 @@
       renderBatches(batches);
       renderDead(s.dead_letters || []);
       showError("");
-      renderTraffic(await getJson("/api/traffic"));
+      renderTraffic(await getJson("/api/traffic?since=" + TRAFFIC_SINCE));
       $("updated").textContent = "updated " + new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
     } catch (e) {
       $("summary").className = "summary bad";
