@@ -10,6 +10,8 @@ mod common;
 mod canned;
 #[path = "status_page/chromium.rs"]
 mod chromium;
+#[path = "status_page/contrib.rs"]
+mod contrib;
 #[path = "status_page/page.rs"]
 mod page;
 #[path = "status_page/stub.rs"]
