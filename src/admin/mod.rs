@@ -2,6 +2,7 @@
 //! readiness, metrics, status and the purge API. Anything that can purge
 //! needs the bearer token when `server.admin_token` is set.
 
+mod page;
 mod routes;
 
 use crate::config::LiveSettings;
