@@ -7,6 +7,7 @@ mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
+mod traffic;
 pub mod units;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};
