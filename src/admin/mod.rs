@@ -3,6 +3,7 @@
 //! needs the bearer token when `server.admin_token` is set.
 
 mod routes;
+mod traffic;
 
 use crate::config::Settings;
 use crate::health::Health;
