@@ -4,6 +4,7 @@
 
 mod page;
 mod routes;
+mod traffic;
 
 use crate::config::LiveSettings;
 use crate::health::Health;

@@ -13,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/api/status", web::get().to(status))
-        .route("/api/purge", web::post().to(purge));
+        .route("/api/purge", web::post().to(purge))
+        .route("/api/traffic", web::get().to(super::traffic::list));
 }
 
 async fn healthz() -> HttpResponse {
@@ -49,7 +50,7 @@ async fn metrics(st: web::Data<AdminState>) -> HttpResponse {
 
 /// Constant-time comparison of the bearer token; absent config = open (the
 /// listener is then loopback-only, enforced at config load).
-fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
+pub(super) fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
     let settings = st.settings.get();
     let Some(want) = &settings.server.admin_token else {
         return true;
@@ -64,7 +65,7 @@ fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn unauthorized() -> HttpResponse {
+pub(super) fn unauthorized() -> HttpResponse {
     HttpResponse::Unauthorized()
         .insert_header(("WWW-Authenticate", "Bearer"))
         .json(json!({"error": "missing or wrong bearer token (server.admin_token)"}))

@@ -10,8 +10,11 @@ mod sqlite_rows;
 mod sqlite_schema;
 #[cfg(test)]
 mod sqlite_tests;
+mod sqlite_traffic;
+pub mod traffic_store;
 
 pub use model::*;
+pub use traffic_store::{TrafficQuery, TrafficSnapshot, TrafficStore};
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -41,8 +44,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the pipeline asks of its storage. Every write returns only once
 /// it is durable: a source acknowledges after `enqueue` and never before.
+/// Traffic snapshots live in the same store (`TrafficStore`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TrafficStore + Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
     async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
