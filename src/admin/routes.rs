@@ -90,11 +90,13 @@ async fn status(
         let batches = st.store.recent_batches(limit).await?;
         let dead = st.store.recent_purges(limit, Some(PurgeState::Failed)).await?;
         let recent = st.store.recent_purges(limit, None).await?;
+        let sites = st.store.site_activity().await?;
         Ok::<_, crate::queue::StoreError>(json!({
             "queue": counts.iter().map(|(k, v)| (k.as_str(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
             "batches": batches,
             "dead_letters": dead,
             "recent": recent,
+            "sites": sites,
             "ready": st.health.readiness(),
         }))
     }

@@ -128,6 +128,9 @@ pub trait Store: TrafficStore + Send + Sync + 'static {
 
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
 
+    /// Per site: the last change enqueued and the last purge confirmed.
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>>;
+
     /// Deletes finished purges and batches older than `before`, and delivery
     /// ids older than `deliveries_before`.
     async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64>;

@@ -402,6 +402,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>> {
+        self.call(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT site, MAX(enqueued_at), MAX(confirmed_at) FROM purges GROUP BY site ORDER BY site",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(SiteActivity {
+                    site: r.get(0)?,
+                    last_change: r.get(1)?,
+                    last_confirmed: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64> {
         self.tx(move |tx| {
             tx.execute(

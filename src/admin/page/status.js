@@ -116,12 +116,17 @@
       problems.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "reason" }, v)))));
   }
 
-  function renderSites(recent) {
+  function renderSites(recent, activity) {
     const sites = new Map();
+    // The store's per-site figures are authoritative; recent purges add the
+    // origin of the last change and what is still in flight.
+    for (const a of activity || []) {
+      sites.set(a.site, { seen: a.last_change, origin: null, confirmed: a.last_confirmed, open: 0, exact: true });
+    }
     for (const p of recent) {
       const s = sites.get(p.site) || { seen: null, origin: null, confirmed: null, open: 0 };
-      if (s.seen === null || p.enqueued_at > s.seen) { s.seen = p.enqueued_at; s.origin = p.origin; }
-      if (p.state === "confirmed" && p.confirmed_at && (s.confirmed === null || p.confirmed_at > s.confirmed)) s.confirmed = p.confirmed_at;
+      if (s.seen === null || p.enqueued_at >= s.seen) { s.seen = p.enqueued_at; s.origin = p.origin; }
+      if (!s.exact && p.state === "confirmed" && p.confirmed_at && (s.confirmed === null || p.confirmed_at > s.confirmed)) s.confirmed = p.confirmed_at;
       if (["pending", "sent", "flushed"].includes(p.state)) s.open += 1;
       sites.set(p.site, s);
     }
@@ -131,7 +136,7 @@
       el("td", { class: "reason" }, s.origin ? s.origin.kind + ": " + s.origin.reference : "—"),
       el("td", {}, when(s.confirmed)), el("td", { class: "num" }, s.open)));
     replace("sites", table(["site", "last change seen", "from", "last confirmed purge", "in flight"], rows, [4]),
-      el("p", { class: "muted" }, "derived from the " + recent.length + " most recent purges"));
+      el("p", { class: "muted" }, "in flight: among the " + recent.length + " most recent purges"));
   }
 
   function renderBatches(batches) {
@@ -235,7 +240,7 @@
       summary(s);
       renderQueue(s.queue || {});
       renderReady(s.ready);
-      renderSites(recent);
+      renderSites(recent, s.sites);
       renderCompletion(batches, recent);
       renderBatches(batches);
       renderDead(s.dead_letters || []);
