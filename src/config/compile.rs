@@ -258,6 +258,7 @@ pub(super) fn compile(
         format,
     };
 
+    let watch = super::watch::compile(&raw.watch, |k, m| cx.push(k, m));
     let sites = compile_sites(&raw.site, &mut cx);
     let hooks = {
         let mut pushed = Vec::new();
@@ -288,6 +289,7 @@ pub(super) fn compile(
         batch,
         status,
         log,
+        watch,
         sites,
         hooks,
     };

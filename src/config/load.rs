@@ -123,6 +123,7 @@ pub(super) fn read_layers(
         "batch",
         "status",
         "log",
+        "watch",
         "site",
         "hook",
     ];
@@ -143,6 +144,7 @@ pub(super) fn read_layers(
         batch: section(&cfg, "batch", file, &mut issues),
         status: section(&cfg, "status", file, &mut issues),
         log: section(&cfg, "log", file, &mut issues),
+        watch: section(&cfg, "watch", file, &mut issues),
         ..RawConfig::default()
     };
     raw.site = items(&cfg, "site", file, &mut issues);

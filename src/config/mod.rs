@@ -8,6 +8,7 @@ pub mod raw;
 pub mod secret;
 pub mod settings;
 pub mod units;
+mod watch;
 
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};
 pub use secret::Secret;
