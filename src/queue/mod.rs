@@ -3,14 +3,17 @@
 //! become a flush call.
 
 pub mod batcher;
+pub mod file_index;
 pub mod model;
 pub mod sqlite;
+mod sqlite_index;
 mod sqlite_poll;
 mod sqlite_rows;
 mod sqlite_schema;
 #[cfg(test)]
 mod sqlite_tests;
 
+pub use file_index::{DynIndexStore, IndexStore};
 pub use model::*;
 
 use async_trait::async_trait;

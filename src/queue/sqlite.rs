@@ -57,7 +57,7 @@ impl SqliteStore {
         })
     }
 
-    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    pub(super) async fn call<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -73,7 +73,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    async fn tx<T, F>(&self, f: F) -> StoreResult<T>
+    pub(super) async fn tx<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,

@@ -57,6 +57,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_received ON deliveries (received_at);
     ALTER TABLE purges ADD COLUMN hold TEXT;
     CREATE INDEX purges_hold ON purges (hold) WHERE hold IS NOT NULL;",
+    // 3: the watcher's file index (see file_index.rs) and which sites have one.
+    "CREATE TABLE file_index (
+        site TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (site, path)
+    );
+    CREATE TABLE file_index_sites (
+        site TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );",
 ];
 
 /// Brings the database to the newest schema. A database from a newer
