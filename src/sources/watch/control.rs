@@ -45,6 +45,13 @@ pub struct SiteStatus {
     pub indexed_files: u64,
     pub watches: u64,
     pub pending_paths: u64,
+    /// A round is comparing, enqueuing or writing the index right now.
+    pub busy: bool,
+    /// Rounds (index comparisons) completed since start; the first one is
+    /// the startup reconciliation.
+    pub rounds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_round_at: Option<Millis>,
 }
 
 /// Per-site shared state between the handle and the worker.

@@ -18,8 +18,10 @@ pub struct WatchMetrics {
     pub unchanged_skipped: IntCounterVec,
     /// Full reconciliations, by reason (startup, overflow, channel_full, root_switch, request).
     pub rescans: IntCounterVec,
-    /// Runtime errors, by kind (store, io, watch, non_utf8).
+    /// Runtime errors, by kind (store, io, watch, non_utf8, root, task).
     pub errors: IntCounterVec,
+    /// Rounds (index comparisons) completed; the first is the startup one.
+    pub rounds: IntCounterVec,
     /// Directories under an inotify watch, per site.
     pub watches: IntGaugeVec,
     /// Files in the index, per site.
@@ -113,6 +115,12 @@ impl WatchMetrics {
                 "edgeflush_watch_errors_total",
                 "Runtime errors of the watcher (recovered), by kind.",
                 &["site", "kind"],
+            )?,
+            rounds: counter(
+                r,
+                "edgeflush_watch_rounds_total",
+                "Rounds completed (disk compared with the index); the first one is the startup reconciliation.",
+                &["site"],
             )?,
             watches: gauge(
                 r,

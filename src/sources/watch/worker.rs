@@ -243,6 +243,8 @@ impl Worker {
                     if let Some(e) = failed {
                         break Err(e);
                     }
+                    let pending = self.pending.len() as u64;
+                    self.ctl.publish(|s| s.pending_paths = pending);
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     self.check_hold().await;
@@ -329,10 +331,12 @@ impl Worker {
             waiting: self.pending.snapshot(),
             reason,
         };
+        self.ctl.publish(|s| s.busy = true);
         Some(tokio::spawn(job::run(env, index, round)))
     }
 
     async fn finish(&mut self, done: Result<JobOut, JoinError>) -> Result<(), WatchError> {
+        self.ctl.publish(|s| s.busy = false);
         let out = match done {
             Ok(out) => out,
             Err(e) => return self.recover(format!("round task failed: {e}")).await,
@@ -364,6 +368,15 @@ impl Worker {
                     self.root_lost = false;
                 }
                 self.ctx.health.ok(&self.component);
+                self.ctx
+                    .metrics
+                    .rounds
+                    .with_label_values(&[&self.name])
+                    .inc();
+                self.ctl.publish(|s| {
+                    s.rounds += 1;
+                    s.last_round_at = Some(now_ms());
+                });
             }
             Outcome::RootMissing(why) => {
                 if !self.root_lost {
