@@ -105,6 +105,7 @@ async fn identical_rewrites_make_no_api_call() {
         .await;
     assert_eq!(flush_calls(&sim).len(), 1);
     write(&public(&d, "a.css"), "same");
+    wait_metric(&d, "edgeflush_watch_unchanged_skipped_total", 1.0).await;
     std::process::Command::new("touch")
         .arg(public(&d, "a.css"))
         .status()
