@@ -3,8 +3,10 @@
 //! become a flush call.
 
 pub mod batcher;
+pub mod file_index;
 pub mod model;
 pub mod sqlite;
+mod sqlite_index;
 mod sqlite_poll;
 mod sqlite_rows;
 mod sqlite_schema;
@@ -13,6 +15,7 @@ mod sqlite_tests;
 mod sqlite_traffic;
 pub mod traffic_store;
 
+pub use file_index::{DynIndexStore, IndexStore};
 pub use model::*;
 pub use traffic_store::{TrafficQuery, TrafficSnapshot, TrafficStore};
 
