@@ -49,7 +49,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// it is durable: a source acknowledges after `enqueue` and never before.
 /// Traffic snapshots live in the same store (`TrafficStore`).
 #[async_trait]
-pub trait Store: TrafficStore + Send + Sync + 'static {
+pub trait Store: TrafficStore + IndexStore + Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
     async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {

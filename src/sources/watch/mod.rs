@@ -25,7 +25,7 @@ mod filter;
 mod hash;
 mod hold;
 mod job;
-mod limits;
+pub mod limits;
 pub mod metrics;
 mod root;
 mod scan;
