@@ -2,7 +2,9 @@
 //! readiness, metrics, status and the purge API. Anything that can purge
 //! needs the bearer token when `server.admin_token` is set.
 
+mod page;
 mod routes;
+mod traffic;
 
 use crate::config::LiveSettings;
 use crate::health::Health;

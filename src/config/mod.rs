@@ -8,6 +8,7 @@ mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
+mod traffic;
 pub mod units;
 
 pub use live::LiveSettings;

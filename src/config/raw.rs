@@ -20,6 +20,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
+    pub traffic: RawTraffic,
+    #[serde(default)]
     pub site: Vec<RawSite>,
     #[serde(default)]
     pub hook: Vec<RawHook>,
@@ -76,6 +78,15 @@ pub struct RawStatus {
     pub timeout: Option<String>,
     pub max_reflush: Option<u32>,
     pub max_regex_len: Option<usize>,
+}
+
+/// `[traffic]`: periodic traffic snapshots per vhost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,7 +4,7 @@
 use super::{DaemonError, WorkerResult};
 use crate::config::Settings;
 use crate::queue::now_ms;
-use crate::sink::{SinkContext, flusher, poller};
+use crate::sink::{SinkContext, flusher, poller, traffic};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::{JoinError, JoinSet};
@@ -22,6 +22,11 @@ pub(super) fn spawn_all(
     tasks.spawn(async move { ("flusher", flusher::run(s, c).await.map_err(Into::into)) });
     let (c, s) = (cancel.clone(), sink.clone());
     tasks.spawn(async move { ("poller", poller::run(s, c).await.map_err(Into::into)) });
+    let (c, s) = (cancel.clone(), sink.clone());
+    tasks.spawn(async move {
+        traffic::run(s, c).await;
+        ("traffic", Ok(()))
+    });
     let c = cancel.clone();
     tasks.spawn(async move { ("pruner", pruner(sink, settings, c).await) });
 }

@@ -21,6 +21,11 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
             return Ok(());
         }
         cx.watchdog.pet("flusher");
+        if !cx.store.lead("flusher").await? {
+            // Another node flushes for the fleet; stand by.
+            sleep_until(&cx, &cancel, Some(now_ms() + 1000)).await;
+            continue;
+        }
         let now = now_ms();
         if let Some(t) = paused_until.filter(|t| *t > now) {
             sleep_until(&cx, &cancel, Some(t)).await;

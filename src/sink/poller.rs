@@ -16,6 +16,13 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
             return Ok(());
         }
         cx.watchdog.pet("poller");
+        if !cx.store.lead("poller").await? {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(1).min(cx.watchdog.max_idle())) => {}
+            }
+            continue;
+        }
         let due = cx.store.due_polls(now_ms()).await?;
         let mut by_vhost: BTreeMap<String, Vec<Batch>> = BTreeMap::new();
         for b in due {
