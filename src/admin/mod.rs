@@ -4,6 +4,7 @@
 
 mod page;
 mod routes;
+mod sites;
 mod traffic;
 
 use crate::config::LiveSettings;
@@ -21,6 +22,7 @@ pub struct AdminState {
     pub intake: Intake,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub watch_control: crate::sources::watch::WatchControl,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/api/status", web::get().to(status))
         .route("/api/purge", web::post().to(purge))
+        .route("/api/sites", web::get().to(super::sites::list))
+        .route(
+            "/api/sites/{site}/{action}",
+            web::post().to(super::sites::action),
+        )
         .route("/api/traffic", web::get().to(super::traffic::list));
 }
 

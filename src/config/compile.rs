@@ -259,6 +259,7 @@ pub(super) fn compile(
     };
 
     let traffic = super::traffic::compile(&raw.traffic, |k, m| cx.push(k, m));
+    let watch = super::watch::compile(&raw.watch, |k, m| cx.push(k, m));
     let sites = compile_sites(&raw.site, &mut cx);
     let hooks = {
         let mut pushed = Vec::new();
@@ -286,6 +287,7 @@ pub(super) fn compile(
         status,
         log,
         traffic,
+        watch,
         sites,
         hooks,
     };

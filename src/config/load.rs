@@ -125,6 +125,7 @@ pub(super) fn read_layers(
         "status",
         "log",
         "traffic",
+        "watch",
         "site",
         "hook",
     ];
@@ -146,6 +147,7 @@ pub(super) fn read_layers(
         status: section(&cfg, "status", file, &mut issues),
         log: section(&cfg, "log", file, &mut issues),
         traffic: section(&cfg, "traffic", file, &mut issues),
+        watch: section(&cfg, "watch", file, &mut issues),
         ..RawConfig::default()
     };
     raw.site = items(&cfg, "site", file, &mut issues);

@@ -20,6 +20,7 @@ pub struct Settings {
     pub status: StatusSettings,
     pub log: LogSettings,
     pub traffic: TrafficSettings,
+    pub watch: WatchSettings,
     pub sites: Vec<Arc<Site>>,
     pub hooks: Vec<HookSettings>,
 }
@@ -118,3 +119,4 @@ impl Site {
 
 pub use super::hooks::{HookSettings, OnIncomplete};
 pub use super::traffic::TrafficSettings;
+pub use super::watch::WatchSettings;

@@ -3,8 +3,10 @@
 //! become a flush call.
 
 pub mod batcher;
+pub mod file_index;
 pub mod model;
 pub mod sqlite;
+mod sqlite_index;
 mod sqlite_poll;
 mod sqlite_rows;
 mod sqlite_schema;
@@ -13,6 +15,7 @@ mod sqlite_tests;
 mod sqlite_traffic;
 pub mod traffic_store;
 
+pub use file_index::{DynIndexStore, IndexStore};
 pub use model::*;
 pub use traffic_store::{TrafficQuery, TrafficSnapshot, TrafficStore};
 
@@ -46,7 +49,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// it is durable: a source acknowledges after `enqueue` and never before.
 /// Traffic snapshots live in the same store (`TrafficStore`).
 #[async_trait]
-pub trait Store: TrafficStore + Send + Sync + 'static {
+pub trait Store: TrafficStore + IndexStore + Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
     async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
