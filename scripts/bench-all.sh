@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks of issue 3 in one command, with the machine they ran on:
-# builds the release binary, runs `cargo bench --bench enqueue` and
-# `cargo bench --bench pipeline`, and keeps the whole report in
+# builds the release binary, runs `cargo bench --bench enqueue`, `--bench
+# drain` and `--bench pipeline`, and keeps the whole report in
 # target/bench-results/<UTC time>.md (also printed). See docs/benchmarks.md.
 #
 # Env passes through: BENCH_RUNS, BENCH_SCENARIOS, BENCH_TIMEOUT_SECS.
@@ -13,7 +13,7 @@ mkdir -p "$out_dir"
 out="$out_dir/$(date -u +%Y%m%dT%H%M%SZ).md"
 
 cargo build --release --quiet
-cargo bench --no-run --quiet --bench enqueue --bench pipeline
+cargo bench --no-run --quiet --bench enqueue --bench drain --bench pipeline
 
 {
   echo "# edgeflush benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -26,6 +26,8 @@ cargo bench --no-run --quiet --bench enqueue --bench pipeline
   echo "- store filesystem: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}') (temp dirs under ${TMPDIR:-/tmp})"
   echo
   cargo bench --quiet --bench enqueue 2>&1
+  echo
+  cargo bench --quiet --bench drain 2>&1
   echo
   cargo bench --quiet --bench pipeline 2>&1
   echo
