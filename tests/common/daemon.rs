@@ -112,14 +112,16 @@ impl Daemon {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
         let admin_port = free_port();
+        let webhook_port = free_port();
         std::fs::write(
             dir.path().join("edgeflush.toml"),
-            cfg.render(dir.path(), admin_port),
+            cfg.render(dir.path(), admin_port, webhook_port),
         )
         .unwrap();
         let mut d = Daemon {
             dir,
             admin_port,
+            webhook_port,
             child: None,
             starts: 0,
         };
