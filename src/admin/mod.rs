@@ -2,9 +2,12 @@
 //! readiness, metrics, status and the purge API. Anything that can purge
 //! needs the bearer token when `server.admin_token` is set.
 
+mod page;
 mod routes;
+mod sites;
+mod traffic;
 
-use crate::config::Settings;
+use crate::config::LiveSettings;
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -14,11 +17,12 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AdminState {
-    pub settings: Arc<Settings>,
+    pub settings: LiveSettings,
     pub store: DynStore,
     pub intake: Intake,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub watch_control: crate::sources::watch::WatchControl,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +39,7 @@ pub enum AdminError {
 pub fn bind(
     state: AdminState,
 ) -> Result<(actix_web::dev::Server, std::net::SocketAddr), AdminError> {
-    let addr = state.settings.server.admin_listen;
+    let addr = state.settings.get().server.admin_listen;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -7,7 +7,7 @@ use crate::cloakfusion::{Client, FlushState, PropertiesSpec, VhostSpec, path_reg
 use crate::config::Settings;
 use crate::daemon;
 use serde_json::json as j;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -60,7 +60,7 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
     for site in &settings.sites {
         let Some(origin) = &site.origin_url else {
             plan.push(
-                j!({"site": site.name(), "action": "skip", "why": "no origin_url in the config"}),
+                j!({"site": site.name(), "vhost": site.vhost(), "action": "skip", "why": "no origin_url in the config"}),
             );
             continue;
         };
@@ -124,17 +124,17 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
         return json(&plan);
     }
     for p in &plan {
-        println!(
+        outln!(
             "{} {}: {}",
             p["site"].as_str().unwrap_or(""),
             p["vhost"].as_str().unwrap_or(""),
             p["action"].as_str().unwrap_or("")
         );
         if let Some(w) = p["why"].as_str() {
-            println!("    {w}");
+            outln!("    {w}");
         }
         for ch in p["changes"].as_array().into_iter().flatten() {
-            println!("    {}", ch.as_str().unwrap_or(""));
+            outln!("    {}", ch.as_str().unwrap_or(""));
         }
     }
     Ok(())
@@ -163,12 +163,13 @@ pub async fn flush(
     wait: bool,
     wait_timeout: &str,
 ) -> CmdResult {
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // A set per vhost: a URL named twice is one object for flushstatus.
+    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for u in urls {
         let Some((vhost, path)) = vhost_of(settings, u) else {
             return Err(Failure::usage(format!("not an absolute http(s) URL: {u}")));
         };
-        groups.entry(vhost).or_default().push(path);
+        groups.entry(vhost).or_default().insert(path);
     }
     let timeout = crate::config::units::parse_duration(wait_timeout)
         .map_err(|e| Failure::usage(format!("--wait-timeout: {e}")))?;
@@ -188,14 +189,14 @@ pub async fn flush(
         for r in &report {
             let n = r["urls"].as_array().map_or(0, |a| a.len());
             match r["accepted"].as_bool() {
-                Some(true) => println!(
+                Some(true) => outln!(
                     "accepted: {n} URL(s){}",
                     r["id"]
                         .as_str()
                         .map(|i| format!(" (id {i})"))
                         .unwrap_or_default()
                 ),
-                _ => println!("refused: {n} URL(s): {}", r["error"].as_str().unwrap_or("")),
+                _ => outln!("refused: {n} URL(s): {}", r["error"].as_str().unwrap_or("")),
             }
         }
     }
@@ -220,7 +221,7 @@ pub async fn flush(
 async fn wait_done(
     c: &Client,
     settings: &Settings,
-    groups: &BTreeMap<String, Vec<String>>,
+    groups: &BTreeMap<String, BTreeSet<String>>,
     timeout: Duration,
     quiet: bool,
 ) -> Result<BTreeMap<String, String>, Failure> {
@@ -230,7 +231,8 @@ async fn wait_done(
     let mut states: BTreeMap<String, String> = BTreeMap::new();
     loop {
         for (vhost, paths) in groups {
-            for re in path_regex(paths, settings.status.max_regex_len) {
+            let paths: Vec<String> = paths.iter().cloned().collect();
+            for re in path_regex(&paths, settings.status.max_regex_len) {
                 let entries = c
                     .flush_status(&re, std::slice::from_ref(vhost))
                     .await
@@ -263,7 +265,7 @@ async fn wait_done(
         if done >= total {
             if !quiet {
                 eprintln!();
-                println!("all {total} URL(s) purged");
+                outln!("all {total} URL(s) purged");
             }
             return Ok(states);
         }
@@ -325,7 +327,19 @@ pub async fn traffic(cli: &Cli, settings: &Settings, vhost: Option<&str>) -> Cmd
         return json(&v);
     }
     let mut leaves = Vec::new();
-    numeric_leaves(&v, "", &mut leaves);
+    match &v {
+        // Every vhost's figures: name each block by its vhost, not its index.
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let label = item["vhost"]
+                    .as_str()
+                    .or_else(|| item["domain_name"].as_str())
+                    .map_or_else(|| i.to_string(), str::to_string);
+                numeric_leaves(item, &label, &mut leaves);
+            }
+        }
+        _ => numeric_leaves(&v, "", &mut leaves),
+    }
     let rows: Vec<Vec<String>> = leaves
         .into_iter()
         .map(|(k, n)| vec![k, n.to_string()])

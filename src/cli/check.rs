@@ -23,8 +23,9 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(no file: defaults and environment)".into());
-    let settings = match config::load(&src, &[]) {
+    let settings = match config::load(&src, &super::flag_overrides(cli)) {
         Ok(s) => {
+            super::init_logging(&s.log.level, s.log.format == config::LogFormat::Json);
             items.push(Item {
                 check: "config".into(),
                 ok: true,
@@ -65,10 +66,13 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         items.last_mut().into_iter().for_each(|i| i.ok = false);
     }
     items.push(store_check(&settings));
-    for (what, addr) in [
-        ("server.listen", settings.server.listen),
-        ("server.admin_listen", settings.server.admin_listen),
-    ] {
+    items.extend(watch_checks(&settings));
+    let mut listeners = vec![("server.admin_listen", settings.server.admin_listen)];
+    // The webhook listener is only bound when a hook is configured.
+    if !settings.hooks.is_empty() {
+        listeners.insert(0, ("server.listen", settings.server.listen));
+    }
+    for (what, addr) in listeners {
         let ok = std::net::TcpListener::bind(addr).is_ok();
         items.push(Item {
             check: what.into(),
@@ -89,6 +93,73 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
     } else {
         Err(Failure::failed(""))
     }
+}
+
+/// Each watched root exists, and its directories fit the inotify budget.
+fn watch_checks(settings: &Settings) -> Vec<Item> {
+    use crate::sources::watch::limits::{MAX_USER_WATCHES, check_watch_budget, read_limit};
+    let mut out = Vec::new();
+    for site in &settings.sites {
+        let Some(root) = site.map.root() else {
+            continue;
+        };
+        let check = format!("watch {}", site.name());
+        let dirs = match count_dirs(root) {
+            Ok(n) => n,
+            // The daemon waits for a root that does not exist yet (a server
+            // before its first deploy); say so without failing the start.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let detail = format!(
+                    "{} does not exist yet; it is watched once it does",
+                    root.display()
+                );
+                out.push(Item {
+                    check,
+                    ok: true,
+                    detail,
+                });
+                continue;
+            }
+            Err(e) => {
+                out.push(Item {
+                    check,
+                    ok: false,
+                    detail: format!("{}: {e}", root.display()),
+                });
+                continue;
+            }
+        };
+        let (ok, detail) = match check_watch_budget(site.name(), dirs) {
+            Err(advice) => (false, advice),
+            Ok(Some(warning)) => (true, warning),
+            Ok(None) => (
+                true,
+                format!(
+                    "{}: {dirs} directories to watch; fs.inotify.max_user_watches = {}",
+                    root.display(),
+                    read_limit(MAX_USER_WATCHES)
+                        .map_or_else(|| "unknown".into(), |m| m.to_string())
+                ),
+            ),
+        };
+        out.push(Item { check, ok, detail });
+    }
+    out
+}
+
+fn count_dirs(root: &std::path::Path) -> std::io::Result<u64> {
+    let mut n = 0;
+    let mut stack = vec![std::fs::canonicalize(root)?];
+    while let Some(d) = stack.pop() {
+        n += 1;
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn store_check(settings: &Settings) -> Item {
@@ -161,7 +232,7 @@ fn finish(cli: &Cli, items: &[Item]) -> Result<(), Failure> {
         return json(items);
     }
     for i in items {
-        println!(
+        outln!(
             "{} {:<20} {}",
             if i.ok { "ok  " } else { "FAIL" },
             i.check,

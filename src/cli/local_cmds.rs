@@ -27,13 +27,12 @@ pub fn cancel_on_signals(token: CancellationToken) {
     });
 }
 
-pub async fn run_daemon(settings: Settings) -> CmdResult {
-    let running = crate::daemon::start(std::sync::Arc::new(settings))
-        .await
-        .map_err(|e| Failure::failed(e.to_string()))?;
-    cancel_on_signals(running.cancel.clone());
-    running
-        .wait()
+pub async fn run_daemon(
+    src: crate::config::ConfigSource,
+    overrides: Vec<(String, String)>,
+    settings: Settings,
+) -> CmdResult {
+    crate::daemon::supervise(src, overrides, settings)
         .await
         .map_err(|e| Failure::failed(e.to_string()))
 }
@@ -96,7 +95,7 @@ pub fn map(cli: &Cli, settings: &Settings, site: &str, paths: &[String]) -> CmdR
 
 /// The admin API's base URL: the configured admin address, with a wildcard
 /// bind address replaced by loopback.
-fn admin_base(settings: &Settings) -> String {
+pub(super) fn admin_base(settings: &Settings) -> String {
     let mut a = settings.server.admin_listen;
     if a.ip().is_unspecified() {
         a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -112,7 +111,10 @@ fn admin_request(settings: &Settings, rb: reqwest::RequestBuilder) -> reqwest::R
     }
 }
 
-async fn admin_call(settings: &Settings, rb: reqwest::RequestBuilder) -> Result<Value, Failure> {
+pub(super) async fn admin_call(
+    settings: &Settings,
+    rb: reqwest::RequestBuilder,
+) -> Result<Value, Failure> {
     let base = admin_base(settings);
     let resp = admin_request(settings, rb).send().await.map_err(|e| {
         Failure::failed(format!(
@@ -144,15 +146,25 @@ pub async fn purge(cli: &Cli, settings: &Settings, site: &str, targets: &[String
             .json(&body),
     )
     .await?;
+    let refused = v["refused"].as_array().map_or(0, Vec::len);
     if cli.json {
-        return json(&v);
+        json(&v)?;
+    } else {
+        outln!(
+            "queued {} URL(s) for site {} ({} already pending)",
+            v["queued"],
+            site,
+            v["coalesced"]
+        );
+        for r in v["refused"].as_array().into_iter().flatten() {
+            outln!("  refused: {}", r.as_str().unwrap_or(""));
+        }
     }
-    println!(
-        "queued {} URL(s) for site {} ({} already pending)",
-        v["queued"], site, v["coalesced"]
-    );
-    for r in v["refused"].as_array().into_iter().flatten() {
-        println!("  refused: {}", r.as_str().unwrap_or(""));
+    // Like `map`: a target that was not queued is a failure scripts must see.
+    if refused > 0 {
+        return Err(Failure::failed(format!(
+            "{refused} target(s) refused, not queued"
+        )));
     }
     Ok(())
 }
@@ -164,9 +176,9 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
     if cli.json {
         return json(&v);
     }
-    println!("queue:");
+    outln!("queue:");
     for (k, n) in v["queue"].as_object().into_iter().flatten() {
-        println!("  {k:<12} {n}");
+        outln!("  {k:<12} {n}");
     }
     let rows: Vec<Vec<String>> = v["batches"]
         .as_array()
@@ -183,7 +195,7 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
             ]
         })
         .collect();
-    println!("\nrecent batches:");
+    outln!("\nrecent batches:");
     table(
         &["ID", "VHOST", "STATE", "URLS", "RETRIES", "LAST ERROR"],
         &rows,
@@ -200,7 +212,7 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
         })
         .collect();
     if !dead.is_empty() {
-        println!("\ndead letters:");
+        outln!("\ndead letters:");
         table(&["URL", "REASON"], &dead);
     }
     Ok(())

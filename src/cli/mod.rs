@@ -2,11 +2,21 @@
 //! default and JSON with `--json`; exit codes are 0 ok, 1 failure, 2 usage or
 //! configuration.
 
+/// `println!` that does not panic when stdout is closed early
+/// (`edgeflush status | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod api_cmds;
 mod check;
 mod demo;
 mod local_cmds;
 mod output;
+mod traffic_history;
 
 use crate::config::{self, ConfigSource, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -67,10 +77,21 @@ pub enum Command {
         #[arg(long)]
         regex: String,
     },
-    /// Traffic figures of one or every vhost.
+    /// Traffic figures of one or every vhost, live from the API, or with
+    /// --history the snapshots the running daemon stored.
     Traffic {
+        /// One vhost (its domain name); every vhost when absent.
         #[arg(long)]
         vhost: Option<String>,
+        /// The stored series, read from the daemon's admin API.
+        #[arg(long)]
+        history: bool,
+        /// With --history: only snapshots since then (Unix seconds, RFC 3339, or a duration back such as "6h").
+        #[arg(long, requires = "history")]
+        since: Option<String>,
+        /// With --history: at most this many snapshots (the newest).
+        #[arg(long, requires = "history", default_value_t = 1000)]
+        limit: usize,
     },
     /// Show the URLs a site-relative path maps to, and the rule behind each.
     Map {
@@ -148,23 +169,24 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::failed(format!("{e:#}"))
-    }
-}
-
 pub type CmdResult = Result<(), Failure>;
 
-pub fn load_settings(cli: &Cli, extra: &[(String, String)]) -> Result<Settings, Failure> {
-    let src = ConfigSource::resolve(cli.config.clone());
-    let mut overrides = extra.to_vec();
+/// The global flags that override configuration keys, as (key, value) pairs.
+pub fn flag_overrides(cli: &Cli) -> Vec<(String, String)> {
+    let mut overrides = Vec::new();
     if let Some(l) = &cli.log_level {
         overrides.push(("log.level".into(), l.clone()));
     }
     if let Some(f) = &cli.log_format {
         overrides.push(("log.format".into(), f.clone()));
     }
+    overrides
+}
+
+pub fn load_settings(cli: &Cli, extra: &[(String, String)]) -> Result<Settings, Failure> {
+    let src = ConfigSource::resolve(cli.config.clone());
+    let mut overrides = extra.to_vec();
+    overrides.extend(flag_overrides(cli));
     config::load(&src, &overrides).map_err(|e| Failure::usage(e.to_string()))
 }
 
@@ -173,8 +195,11 @@ pub fn init_logging(level: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    // No colour codes in the journal or a log file.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         b.json().flatten_event(true).try_init()
@@ -232,7 +257,10 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 &settings.log.level,
                 settings.log.format == config::LogFormat::Json,
             );
-            local_cmds::run_daemon(settings).await
+            // A reload reads the same layers again, flags included.
+            let src = ConfigSource::resolve(cli.config.clone());
+            o.extend(flag_overrides(&cli));
+            local_cmds::run_daemon(src, o, settings).await
         }
         _ => {
             let settings = load_settings(&cli, &[])?;
@@ -253,7 +281,20 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 Command::FlushStatus { vhost, regex } => {
                     api_cmds::flush_status(&cli, &settings, vhost, regex).await
                 }
-                Command::Traffic { vhost } => {
+                Command::Traffic {
+                    vhost,
+                    history: true,
+                    since,
+                    limit,
+                } => {
+                    let q = traffic_history::HistoryQuery {
+                        vhost: vhost.as_deref(),
+                        since: since.as_deref(),
+                        limit: *limit,
+                    };
+                    traffic_history::traffic_history(&cli, &settings, q).await
+                }
+                Command::Traffic { vhost, .. } => {
                     api_cmds::traffic(&cli, &settings, vhost.as_deref()).await
                 }
                 Command::Map { site, paths } => local_cmds::map(&cli, &settings, site, paths),

@@ -258,24 +258,21 @@ pub(super) fn compile(
         format,
     };
 
+    let traffic = super::traffic::compile(&raw.traffic, |k, m| cx.push(k, m));
     let watch = super::watch::compile(&raw.watch, |k, m| cx.push(k, m));
     let sites = compile_sites(&raw.site, &mut cx);
     let hooks = {
         let mut pushed = Vec::new();
-        let mut secret_issues = Vec::new();
         let hooks = super::hooks::compile_hooks(
             &raw.hook,
             &sites,
             |k, m| pushed.push((k.to_string(), m)),
-            |k, inline, file| match load_secret("secret", inline.as_deref(), file.as_deref(), dir) {
-                Ok(s) => s,
-                Err(e) => {
-                    secret_issues.push((k.to_string(), e.to_string()));
-                    None
-                }
+            |inline, file| {
+                load_secret("secret", inline.as_deref(), file.as_deref(), dir)
+                    .map_err(|e| e.to_string())
             },
         );
-        for (k, m) in secret_issues.into_iter().chain(pushed) {
+        for (k, m) in pushed {
             cx.push(&k, m);
         }
         hooks
@@ -289,6 +286,7 @@ pub(super) fn compile(
         batch,
         status,
         log,
+        traffic,
         watch,
         sites,
         hooks,

@@ -87,7 +87,7 @@ pub(super) fn compile_hooks(
     raw: &[RawHook],
     sites: &[Arc<Site>],
     mut push: impl FnMut(&str, String),
-    mut secret: impl FnMut(&str, &Option<String>, &Option<String>) -> Option<Secret>,
+    mut secret: impl FnMut(&Option<String>, &Option<String>) -> Result<Option<Secret>, String>,
 ) -> Vec<HookSettings> {
     let mut paths = HashSet::new();
     let mut names = HashSet::new();
@@ -118,12 +118,22 @@ pub(super) fn compile_hooks(
                 format!("path {:?} is used by two hooks", h.path),
             );
         }
-        let mut secrets: Vec<_> = secret(&k("secret"), &h.secret, &h.secret_file)
-            .into_iter()
-            .collect();
+        let (mut secrets, reported) = match secret(&h.secret, &h.secret_file) {
+            Ok(s) => (s.into_iter().collect::<Vec<_>>(), false),
+            Err(e) => {
+                push(&k("secret"), e);
+                (Vec::new(), true)
+            }
+        };
         secrets.extend(h.secrets.iter().map(|s| Secret::new(s.trim())));
+        for (n, s) in secrets.iter().enumerate() {
+            if let Some(problem) = provider.secret_problem(s) {
+                push(&k("secret"), format!("secret #{} {problem}", n + 1));
+            }
+        }
         secrets.retain(|s| !s.is_empty());
-        if secrets.is_empty() {
+        // A secret that is set but unusable is already reported above.
+        if secrets.is_empty() && !reported {
             push(
                 &k("secret"),
                 "a hook needs `secret`, `secret_file` or `secrets`: unsigned webhooks are refused"

@@ -5,8 +5,9 @@
 use super::ConfigError;
 use super::Issue;
 use super::raw::*;
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, Environment, File, FileFormat, ValueKind};
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgeflush/edgeflush.toml";
@@ -123,6 +124,7 @@ pub(super) fn read_layers(
         "batch",
         "status",
         "log",
+        "traffic",
         "watch",
         "site",
         "hook",
@@ -144,6 +146,7 @@ pub(super) fn read_layers(
         batch: section(&cfg, "batch", file, &mut issues),
         status: section(&cfg, "status", file, &mut issues),
         log: section(&cfg, "log", file, &mut issues),
+        traffic: section(&cfg, "traffic", file, &mut issues),
         watch: section(&cfg, "watch", file, &mut issues),
         ..RawConfig::default()
     };
@@ -188,31 +191,95 @@ fn items<T: DeserializeOwned>(
         .collect()
 }
 
+/// Most problems one value may report before decoding gives up on it.
+const MAX_ISSUES_PER_VALUE: usize = 64;
+
 /// Decodes one value through `serde_path_to_error` so that the message names
-/// the exact nested key (`site[1].rule[0].glob`), not just the section.
+/// the exact nested key (`site[1].rule[0].glob`), not just the section. A bad
+/// key (unknown, or of the wrong type) is recorded, cut out and the decoding
+/// tried again, so one typo does not hide the other problems of its section
+/// nor the checks `compile` runs on the keys that are fine.
 fn decode<T: DeserializeOwned>(
-    v: config::Value,
+    mut v: config::Value,
     key: &str,
     file: Option<&Path>,
     issues: &mut Vec<Issue>,
 ) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(v) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let path = e.path().to_string();
-            let full = if path == "." || path.is_empty() {
-                key.to_string()
-            } else {
-                format!("{key}.{path}")
-            };
-            let message = scrub(&e.into_inner().to_string());
-            issues.push(Issue {
-                origin: origin_of(&full, file),
-                key: full,
-                message,
-            });
-            None
+    let mut removed: Vec<String> = Vec::new();
+    for _ in 0..MAX_ISSUES_PER_VALUE {
+        let e = match serde_path_to_error::deserialize::<_, T>(v.clone()) {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        let segments: Vec<Segment> = e.path().iter().cloned().collect();
+        let path = e.path().to_string();
+        let full = if path == "." || path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{key}.{path}")
+        };
+        let message = scrub(&e.into_inner().to_string());
+        // A required key we cut out ourselves is already reported.
+        let ours = removed
+            .iter()
+            .any(|r| leaf(r, &full).is_some_and(|k| names_missing(&message, k)));
+        if ours {
+            return None;
         }
+        issues.push(Issue {
+            origin: origin_of(&full, file),
+            key: full.clone(),
+            message,
+        });
+        if !remove_at(&mut v, &segments) {
+            return None;
+        }
+        removed.push(full);
+    }
+    None
+}
+
+/// The last key of `removed` when it sits directly under `parent`.
+fn leaf<'a>(removed: &'a str, parent: &str) -> Option<&'a str> {
+    removed
+        .strip_prefix(parent)
+        .and_then(|r| r.strip_prefix('.'))
+        .filter(|r| !r.contains(['.', '[']))
+}
+
+/// Whether `message` says that field `k` is missing, in serde's words
+/// (missing field `k`) or the `config` crate's (missing configuration field "x[0]k").
+fn names_missing(message: &str, k: &str) -> bool {
+    message.starts_with("missing")
+        && (message.contains(&format!("`{k}`"))
+            || [".", "]", "\""]
+                .iter()
+                .any(|p| message.contains(&format!("{p}{k}\""))))
+}
+
+/// Removes the table entry at `path`. Only keys of tables are removed: taking
+/// an item out of an array would shift the indexes later messages name.
+fn remove_at(v: &mut config::Value, path: &[Segment]) -> bool {
+    let Some((Segment::Map { key }, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut cur = v;
+    for seg in parents {
+        cur = match (seg, &mut cur.kind) {
+            (Segment::Map { key }, ValueKind::Table(t)) => match t.get_mut(key) {
+                Some(x) => x,
+                None => return false,
+            },
+            (Segment::Seq { index }, ValueKind::Array(a)) => match a.get_mut(*index) {
+                Some(x) => x,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match &mut cur.kind {
+        ValueKind::Table(t) => t.remove(key).is_some(),
+        _ => false,
     }
 }
 

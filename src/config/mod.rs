@@ -3,13 +3,16 @@
 
 mod compile;
 mod hooks;
+mod live;
 mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
+mod traffic;
 pub mod units;
 mod watch;
 
+pub use live::LiveSettings;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};
 pub use secret::Secret;
 pub use settings::*;
@@ -63,7 +66,13 @@ impl fmt::Display for ConfigError {
 /// (`section.key`, value) pairs, the top layer.
 pub fn load(src: &ConfigSource, overrides: &[(String, String)]) -> Result<Settings, ConfigError> {
     let (raw, issues) = load::read_layers(src, overrides)?;
-    let (settings, issues) = compile::compile(raw, src.path.as_deref(), issues);
+    let (settings, mut issues) = compile::compile(raw, src.path.as_deref(), issues);
+    // The top layer: a bad value there came from the command line, not the file.
+    for i in &mut issues {
+        if overrides.iter().any(|(k, _)| *k == i.key) {
+            i.origin = "command line".into();
+        }
+    }
     if issues.is_empty() {
         Ok(settings)
     } else {

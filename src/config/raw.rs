@@ -20,6 +20,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
+    pub traffic: RawTraffic,
     pub watch: RawWatch,
     #[serde(default)]
     pub site: Vec<RawSite>,
@@ -78,6 +79,15 @@ pub struct RawStatus {
     pub timeout: Option<String>,
     pub max_reflush: Option<u32>,
     pub max_regex_len: Option<usize>,
+}
+
+/// `[traffic]`: periodic traffic snapshots per vhost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

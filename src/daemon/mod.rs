@@ -1,23 +1,29 @@
 //! Wiring of `edgeflush run`: opens the store, binds the listeners, starts
-//! every worker in one JoinSet under one cancellation token, and shuts down
-//! in order (stop intake, let in-flight API calls finish, hard deadline).
+//! every worker in a JoinSet under one cancellation token, and shuts down in
+//! order (stop intake, let in-flight API calls finish, hard deadline).
+//! Listeners live across reloads (they read live settings); workers are
+//! restarted with the new settings on the same open store.
 
+pub mod notify;
+mod running;
+mod supervise;
 mod workers;
 
-use crate::admin::{self, AdminState};
+pub use running::Running;
+pub use supervise::supervise;
+
+use crate::admin;
 use crate::cloakfusion::{ApiError, Client};
-use crate::config::{Settings, StoreBackend};
+use crate::config::{LiveSettings, Settings, StoreBackend};
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::queue::sqlite::SqliteStore;
 use crate::queue::{DynStore, StoreError};
 use crate::sink::SinkContext;
-use crate::sources::webhook;
+use crate::sources::watch::{WatchContext, WatchControl, WatchMetrics};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// Errors that stop the daemon (the fatal tier). Runtime trouble (API down,
 /// a bad webhook) is handled inside the workers and never ends up here.
@@ -35,27 +41,15 @@ pub enum DaemonError {
     Admin(#[from] admin::AdminError),
     #[error(transparent)]
     Webhooks(#[from] crate::sources::webhook::listener::ListenerError),
+    #[error(transparent)]
+    Watch(#[from] crate::sources::watch::WatchError),
+    #[error("metrics: {0}")]
+    Metrics(String),
     #[error("worker {name} failed: {reason}")]
     Worker { name: &'static str, reason: String },
 }
 
 pub type WorkerResult = Result<(), DaemonError>;
-
-/// A started daemon.
-pub struct Running {
-    pub settings: Arc<Settings>,
-    pub store: DynStore,
-    pub intake: Intake,
-    pub metrics: Metrics,
-    pub health: Arc<Health>,
-    pub cancel: CancellationToken,
-    /// Where the admin listener is bound (it may differ from the config when
-    /// the port was 0).
-    pub admin_addr: std::net::SocketAddr,
-    /// Where the webhook listener is bound; None without any `[[hook]]`.
-    pub webhook_addr: Option<std::net::SocketAddr>,
-    tasks: JoinSet<(&'static str, WorkerResult)>,
-}
 
 pub fn open_store(settings: &Settings) -> Result<DynStore, DaemonError> {
     match &settings.store.backend {
@@ -78,119 +72,79 @@ pub fn client(settings: &Settings) -> Result<Client, DaemonError> {
     })?)
 }
 
-/// Opens, binds and spawns everything. Returns once the daemon is ready to
-/// take work: listeners bound, store open.
-pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
-    let client = client(&settings)?;
-    let s2 = settings.clone();
-    let store = tokio::task::spawn_blocking(move || open_store(&s2))
-        .await
-        .map_err(|e| DaemonError::Worker {
-            name: "store",
-            reason: e.to_string(),
-        })??;
-    let metrics = Metrics::new();
-    let health = Arc::new(Health::default());
-    let flush_wake = Arc::new(Notify::new());
-    let poll_wake = Arc::new(Notify::new());
-    let intake = Intake {
-        store: store.clone(),
-        metrics: metrics.clone(),
-        flush_wake: flush_wake.clone(),
-    };
-    let cancel = CancellationToken::new();
-    let (admin, admin_addr) = admin::bind(AdminState {
-        settings: settings.clone(),
-        store: store.clone(),
-        intake: intake.clone(),
-        metrics: metrics.clone(),
-        health: health.clone(),
-    })?;
-    let webhooks = if settings.hooks.is_empty() {
-        None
-    } else {
-        let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (server, addr) = webhook::listener::bind(webhook::listener::WebhookState {
-            settings: settings.clone(),
-            intake: intake.clone(),
-            metrics: metrics.clone(),
-            draining: draining.clone(),
-        })?;
-        Some((server, addr, draining))
-    };
-    let webhook_addr = webhooks.as_ref().map(|w| w.1);
-    let sink = SinkContext {
-        settings: settings.clone(),
-        store: store.clone(),
-        client,
-        metrics: metrics.clone(),
-        health: health.clone(),
-        flush_wake,
-        poll_wake,
-    };
-    let mut tasks = JoinSet::new();
-    workers::spawn_all(&mut tasks, &cancel, admin, sink, settings.clone());
-    if let Some((server, _, draining)) = webhooks {
-        let c = cancel.clone();
-        tasks.spawn(async move {
-            (
-                "webhooks",
-                workers::webhook_server(server, draining, c).await,
-            )
-        });
-    }
-    tracing::info!(
-        admin = %admin_addr,
-        webhooks = %webhook_addr.map(|a| a.to_string()).unwrap_or_else(|| "off (no [[hook]])".into()),
-        hooks = settings.hooks.len(),
-        sites = settings.sites.len(),
-        version = env!("CARGO_PKG_VERSION"),
-        "edgeflush running"
-    );
-    Ok(Running {
-        settings,
-        store,
-        intake,
-        metrics,
-        health,
-        cancel,
-        admin_addr,
-        webhook_addr,
-        tasks,
-    })
+/// What outlives a reload: the open store, the metrics (counters must not
+/// reset), readiness, the watchdog, the wake-ups between intake and sink,
+/// and the live settings the listeners read.
+#[derive(Clone)]
+pub struct Shared {
+    pub store: DynStore,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
+    pub watchdog: Arc<notify::Watchdog>,
+    pub intake: Intake,
+    pub poll_wake: Arc<Notify>,
+    pub settings: LiveSettings,
+    pub watch_metrics: WatchMetrics,
+    /// Holds, releases and rescans of watched sites (admin API).
+    pub watch_control: WatchControl,
 }
 
-impl Running {
-    /// Runs until the token is cancelled (signal, caller) or a worker fails;
-    /// then stops every worker, waiting at most `shutdown_timeout`.
-    pub async fn wait(mut self) -> Result<(), DaemonError> {
-        let mut failure = None;
-        tokio::select! {
-            _ = self.cancel.cancelled() => {}
-            Some(done) = self.tasks.join_next() => {
-                failure = workers::outcome(done);
-                self.cancel.cancel();
-            }
-        }
-        tracing::info!("shutting down: intake stopped, letting in-flight calls finish");
-        let deadline = self.settings.server.shutdown_timeout;
-        let drain = async {
-            while let Some(done) = self.tasks.join_next().await {
-                if let Some(e) = workers::outcome(done) {
-                    failure.get_or_insert(e);
-                }
-            }
-        };
-        if tokio::time::timeout(deadline, drain).await.is_err() {
-            tracing::warn!(timeout = ?deadline, "shutdown_timeout reached; aborting what is left");
-            self.tasks.abort_all();
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => {
-                tracing::info!("stopped cleanly");
-                Ok(())
-            }
+impl Shared {
+    pub async fn open(settings: Arc<Settings>) -> Result<Shared, DaemonError> {
+        let s2 = settings.clone();
+        let store = tokio::task::spawn_blocking(move || open_store(&s2))
+            .await
+            .map_err(|e| DaemonError::Worker {
+                name: "store",
+                reason: e.to_string(),
+            })??;
+        let metrics = Metrics::new();
+        let watch_metrics = WatchMetrics::register(&metrics.registry)
+            .map_err(|e| DaemonError::Metrics(e.to_string()))?;
+        Ok(Shared {
+            watch_metrics,
+            watch_control: WatchControl::for_settings(&settings),
+            intake: Intake {
+                store: store.clone(),
+                metrics: metrics.clone(),
+                flush_wake: Arc::new(Notify::new()),
+            },
+            store,
+            metrics,
+            health: Arc::new(Health::default()),
+            watchdog: Arc::new(notify::Watchdog::from_env(&["flusher", "poller"])),
+            poll_wake: Arc::new(Notify::new()),
+            settings: LiveSettings::new(settings),
+        })
+    }
+
+    fn watch(&self, settings: &Settings) -> WatchContext {
+        WatchContext {
+            intake: self.intake.clone(),
+            index: self.store.clone(),
+            metrics: self.watch_metrics.clone(),
+            health: self.health.clone(),
+            settings: settings.watch.clone(),
+            control: self.watch_control.clone(),
         }
     }
+
+    fn sink(&self, settings: Arc<Settings>, client: Client) -> SinkContext {
+        SinkContext {
+            settings,
+            store: self.store.clone(),
+            client,
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+            flush_wake: self.intake.flush_wake.clone(),
+            poll_wake: self.poll_wake.clone(),
+            watchdog: self.watchdog.clone(),
+        }
+    }
+}
+
+/// Opens the store and starts everything.
+pub async fn start(settings: Arc<Settings>) -> Result<Running, DaemonError> {
+    let shared = Shared::open(settings).await?;
+    Running::start(shared).await
 }

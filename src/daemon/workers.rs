@@ -4,27 +4,39 @@
 use super::{DaemonError, WorkerResult};
 use crate::config::Settings;
 use crate::queue::now_ms;
-use crate::sink::{SinkContext, flusher, poller};
+use crate::sink::{SinkContext, flusher, poller, traffic};
+use crate::sources::watch::WatchContext;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-type Tasks = JoinSet<(&'static str, WorkerResult)>;
+pub(super) type Tasks = JoinSet<(&'static str, WorkerResult)>;
 
 pub(super) fn spawn_all(
     tasks: &mut Tasks,
     cancel: &CancellationToken,
-    admin: actix_web::dev::Server,
     sink: SinkContext,
+    watch: WatchContext,
     settings: Arc<Settings>,
 ) {
-    let c = cancel.clone();
-    tasks.spawn(async move { ("admin", admin_server(admin, c).await) });
+    // One watcher per site with a document root.
+    for site in settings.sites.iter().filter(|s| s.map.root().is_some()) {
+        let (c, w, site) = (cancel.clone(), watch.clone(), site.clone());
+        tasks.spawn(async move {
+            let r = crate::sources::watch::run_site(w, site, c).await;
+            ("watcher", r.map_err(Into::into))
+        });
+    }
     let (c, s) = (cancel.clone(), sink.clone());
     tasks.spawn(async move { ("flusher", flusher::run(s, c).await.map_err(Into::into)) });
     let (c, s) = (cancel.clone(), sink.clone());
     tasks.spawn(async move { ("poller", poller::run(s, c).await.map_err(Into::into)) });
+    let (c, s) = (cancel.clone(), sink.clone());
+    tasks.spawn(async move {
+        traffic::run(s, c).await;
+        ("traffic", Ok(()))
+    });
     let c = cancel.clone();
     tasks.spawn(async move { ("pruner", pruner(sink, settings, c).await) });
 }
@@ -51,43 +63,27 @@ pub(super) fn outcome(
     }
 }
 
-async fn admin_server(server: actix_web::dev::Server, cancel: CancellationToken) -> WorkerResult {
-    let handle = server.handle();
-    let run = tokio::spawn(server);
-    cancel.cancelled().await;
-    handle.stop(true).await;
-    run.await
-        .map_err(|e| DaemonError::Worker {
-            name: "admin",
-            reason: e.to_string(),
-        })?
-        .map_err(|e| DaemonError::Worker {
-            name: "admin",
-            reason: e.to_string(),
-        })
-}
-
-/// Serves webhooks until cancelled; then answers 503 to what still arrives
-/// on open connections while the in-flight requests finish.
-pub(super) async fn webhook_server(
+/// Serves a listener until cancelled. With `draining`, what still arrives
+/// on open connections is answered 503 while in-flight requests finish.
+pub(super) async fn serve(
     server: actix_web::dev::Server,
-    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    draining: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     cancel: CancellationToken,
 ) -> WorkerResult {
     let handle = server.handle();
     let run = tokio::spawn(server);
     cancel.cancelled().await;
-    draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(d) = draining {
+        d.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     handle.stop(true).await;
+    let err = |e: String| DaemonError::Worker {
+        name: "listener",
+        reason: e,
+    };
     run.await
-        .map_err(|e| DaemonError::Worker {
-            name: "webhooks",
-            reason: e.to_string(),
-        })?
-        .map_err(|e| DaemonError::Worker {
-            name: "webhooks",
-            reason: e.to_string(),
-        })
+        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.to_string()))
 }
 
 /// Deletes finished purges older than `store.retention`, hourly.

@@ -12,9 +12,12 @@ mod sqlite_rows;
 mod sqlite_schema;
 #[cfg(test)]
 mod sqlite_tests;
+mod sqlite_traffic;
+pub mod traffic_store;
 
 pub use file_index::{DynIndexStore, IndexStore};
 pub use model::*;
+pub use traffic_store::{TrafficQuery, TrafficSnapshot, TrafficStore};
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -44,8 +47,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the pipeline asks of its storage. Every write returns only once
 /// it is durable: a source acknowledges after `enqueue` and never before.
+/// Traffic snapshots live in the same store (`TrafficStore`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TrafficStore + IndexStore + Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
     async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
@@ -127,12 +131,24 @@ pub trait Store: Send + Sync + 'static {
 
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
 
+    /// Per site: the last change enqueued and the last purge confirmed.
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>>;
+
     /// Deletes finished purges and batches older than `before`, and delivery
     /// ids older than `deliveries_before`.
     async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64>;
 
     /// A cheap write that proves the store takes work (readiness).
     async fn probe(&self) -> StoreResult<()>;
+
+    /// Whether this process holds `role` ("flusher", "poller", "traffic")
+    /// among every process sharing the store. An embedded store has one
+    /// process: always true. A shared store elects one holder per role (and
+    /// hands the role over when the holder dies), so that the account's API
+    /// budget and the order of Retry-After pauses hold for the whole fleet.
+    async fn lead(&self, _role: &'static str) -> StoreResult<bool> {
+        Ok(true)
+    }
 }
 
 pub type DynStore = Arc<dyn Store>;

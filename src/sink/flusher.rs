@@ -20,6 +20,12 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         if cancel.is_cancelled() {
             return Ok(());
         }
+        cx.watchdog.pet("flusher");
+        if !cx.store.lead("flusher").await? {
+            // Another node flushes for the fleet; stand by.
+            sleep_until(&cx, &cancel, Some(now_ms() + 1000)).await;
+            continue;
+        }
         let now = now_ms();
         if let Some(t) = paused_until.filter(|t| *t > now) {
             sleep_until(&cx, &cancel, Some(t)).await;
@@ -50,26 +56,22 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         let groups = cx.store.pending_groups(now_ms()).await?;
         let (due, wake) = policy.decide(&groups, now_ms());
         next = min_opt(next, wake);
-        'vhosts: for vhost in due {
-            // Full batches first, then the remainder: the policy said it is due.
-            loop {
+        'vhosts: for d in due {
+            let batches = d.full_batches + u64::from(d.remainder);
+            for _ in 0..batches {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
                 let Some(b) = cx
                     .store
-                    .claim_batch(&vhost, policy.max_urls, now_ms())
+                    .claim_batch(&d.vhost, policy.max_urls, now_ms())
                     .await?
                 else {
                     break;
                 };
-                let full = b.items.len() >= policy.max_urls;
                 if let Some(p) = send(&cx, b).await? {
                     paused_until = Some(p);
                     break 'vhosts;
-                }
-                if !full {
-                    break;
                 }
             }
         }
@@ -93,9 +95,11 @@ fn min_opt(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
 }
 
 async fn sleep_until(cx: &SinkContext, cancel: &CancellationToken, at: Option<Millis>) {
+    // Never longer than the watchdog allows: the loop must keep turning.
     let wait = at
         .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
-        .unwrap_or(Duration::from_secs(5));
+        .unwrap_or(Duration::from_secs(5))
+        .min(cx.watchdog.max_idle());
     if wait.is_zero() {
         return;
     }

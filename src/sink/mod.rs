@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod flusher;
 pub mod poller;
+pub mod traffic;
 
 use crate::cloakfusion::Client;
 use crate::config::Settings;
@@ -25,6 +26,8 @@ pub struct SinkContext {
     pub flush_wake: Arc<Notify>,
     /// Poked after a batch is flushed.
     pub poll_wake: Arc<Notify>,
+    /// Fed by the flusher and poller loops on every turn.
+    pub watchdog: Arc<crate::daemon::notify::Watchdog>,
 }
 
 impl SinkContext {

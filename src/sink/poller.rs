@@ -15,6 +15,14 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         if cancel.is_cancelled() {
             return Ok(());
         }
+        cx.watchdog.pet("poller");
+        if !cx.store.lead("poller").await? {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(1).min(cx.watchdog.max_idle())) => {}
+            }
+            continue;
+        }
         let due = cx.store.due_polls(now_ms()).await?;
         let mut by_vhost: BTreeMap<String, Vec<Batch>> = BTreeMap::new();
         for b in due {
@@ -29,7 +37,8 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         let next = cx.store.next_poll_due().await?;
         let wait = next
             .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64))
-            .unwrap_or(Duration::from_secs(30));
+            .unwrap_or(Duration::from_secs(30))
+            .min(cx.watchdog.max_idle());
         if wait.is_zero() {
             continue;
         }

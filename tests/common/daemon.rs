@@ -29,6 +29,10 @@ pub struct DaemonConfig {
     pub extra: String,
     pub batch: String,
     pub status: String,
+    /// Extra environment for the daemon process (NOTIFY_SOCKET, ...).
+    pub env: Vec<(String, String)>,
+    /// cloakfusion.timeout.
+    pub timeout: String,
 }
 
 impl DaemonConfig {
@@ -42,6 +46,8 @@ impl DaemonConfig {
             extra: String::new(),
             batch: "linger = \"200ms\"\nmax_delay = \"2s\"".into(),
             status: "initial_interval = \"100ms\"\nmax_interval = \"500ms\"".into(),
+            env: Vec::new(),
+            timeout: "2s".into(),
         }
     }
 
@@ -50,7 +56,7 @@ impl DaemonConfig {
             r#"[cloakfusion]
 base_url = "{api}"
 token_file = "{dir}/token"
-timeout = "2s"
+timeout = "{timeout}"
 max_requests_per_minute = 0
 auth_retry = "500ms"
 max_backoff = "2s"
@@ -85,6 +91,7 @@ root = "{dir}/public"
             api = self.api,
             dir = dir.display(),
             cf = self.cloakfusion_extra,
+            timeout = self.timeout,
             server = self.server_extra,
             batch = self.batch,
             status = self.status,
@@ -100,6 +107,7 @@ pub struct Daemon {
     pub webhook_port: u16,
     child: Option<Child>,
     starts: u32,
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -124,6 +132,7 @@ impl Daemon {
             webhook_port,
             child: None,
             starts: 0,
+            env: cfg.env.clone(),
         };
         d.spawn();
         d
@@ -150,6 +159,7 @@ impl Daemon {
         let log = std::fs::File::create(self.log_path()).unwrap();
         let child = self
             .cli()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg("run")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -207,6 +217,16 @@ impl Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Sends a signal by name ("HUP", "TERM") without waiting.
+    pub fn signal(&self, name: &str) {
+        let pid = self.pid().expect("running");
+        Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
     }
 
     /// Sends SIGTERM and waits for the exit; returns the exit status.

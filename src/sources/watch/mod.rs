@@ -26,7 +26,7 @@ mod hash;
 mod hold;
 mod holding;
 mod job;
-mod limits;
+pub mod limits;
 pub mod metrics;
 mod root;
 mod scan;

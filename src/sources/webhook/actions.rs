@@ -5,7 +5,7 @@
 
 use super::listener::WebhookState;
 use super::{Delivery, Event, Push};
-use crate::config::{HookSettings, OnIncomplete, Site};
+use crate::config::{HookSettings, OnIncomplete, Settings, Site};
 use crate::intake::{ChangeSet, IntakeReport, Prepared};
 use crate::queue::{DeliveryKey, Millis, Origin, now_ms};
 use serde::Serialize;
@@ -59,7 +59,12 @@ pub fn hold_key(repository: &str, sha: &str) -> String {
     )
 }
 
-pub async fn act(st: &WebhookState, hook: &HookSettings, delivery: Delivery) -> Outcome {
+pub async fn act(
+    st: &WebhookState,
+    settings: &Settings,
+    hook: &HookSettings,
+    delivery: Delivery,
+) -> Outcome {
     let id = delivery.id.clone();
     match delivery.event {
         Event::Ping => Outcome::Ping,
@@ -111,7 +116,7 @@ pub async fn act(st: &WebhookState, hook: &HookSettings, delivery: Delivery) -> 
             urls,
             purge_site,
         } => {
-            let Some(s) = st.settings.site(&site).cloned() else {
+            let Some(s) = settings.site(&site).cloned() else {
                 return Outcome::BadRequest(format!("unknown site {site:?}"));
             };
             if !hook.sites.is_empty() && !hook.sites.contains(&site) {
@@ -130,14 +135,14 @@ pub async fn act(st: &WebhookState, hook: &HookSettings, delivery: Delivery) -> 
                 ..Default::default()
             };
             if purge_site {
-                site_wide(&s, &mut changes, &mut notes).await;
+                site_wide(st, &s, &mut changes, &mut notes).await;
             }
             let origin = origin(hook, &id);
             let prepared = vec![st.intake.prepare(&s, changes, origin)];
             commit(st, hook, id, "standard", prepared, None, notes).await
         }
-        Event::Push(p) => pushes(st, hook, id, delivery.event_name, vec![p]).await,
-        Event::Pushes(ps) => pushes(st, hook, id, delivery.event_name, ps).await,
+        Event::Push(p) => pushes(st, settings, hook, id, delivery.event_name, vec![p]).await,
+        Event::Pushes(ps) => pushes(st, settings, hook, id, delivery.event_name, ps).await,
     }
 }
 
@@ -163,6 +168,7 @@ fn not_before(hook: &HookSettings, hold: Option<&str>) -> Millis {
 
 async fn pushes(
     st: &WebhookState,
+    settings: &Settings,
     hook: &HookSettings,
     id: Option<String>,
     event: String,
@@ -202,7 +208,7 @@ async fn pushes(
     let sites: Vec<Arc<Site>> = hook
         .sites
         .iter()
-        .filter_map(|n| st.settings.site(n).cloned())
+        .filter_map(|n| settings.site(n).cloned())
         .collect();
     for site in &sites {
         for p in &allowed {
@@ -229,7 +235,7 @@ async fn pushes(
                     ));
                     // What the payload does list is still purged.
                     changes.repo_paths = p.changed.iter().cloned().collect();
-                    site_wide(site, &mut changes, &mut notes).await;
+                    site_wide(st, site, &mut changes, &mut notes).await;
                 }
                 (Some(why), OnIncomplete::Ignore) => {
                     notes.push(format!(
@@ -296,8 +302,26 @@ async fn commit(
     }
 }
 
-/// Every URL of a site: its files under its root, else its `full_purge` list.
-async fn site_wide(site: &Site, changes: &mut ChangeSet, notes: &mut Vec<String>) {
+/// Every URL of a site: its files from the watcher's index when it has one,
+/// else listed from its root, else its `full_purge` list.
+async fn site_wide(
+    st: &WebhookState,
+    site: &Site,
+    changes: &mut ChangeSet,
+    notes: &mut Vec<String>,
+) {
+    let index: &dyn crate::queue::IndexStore = &*st.intake.store;
+    match crate::sources::watch::site_files(index, site.name()).await {
+        Ok(Some(files)) => {
+            changes.paths.extend(files);
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => notes.push(format!(
+            "cannot read the file index of site {}: {e}",
+            site.name()
+        )),
+    }
     if let Some(root) = site.map.root().map(Path::to_path_buf) {
         match tokio::task::spawn_blocking(move || list_files(&root)).await {
             Ok(Ok(files)) => {

@@ -3,7 +3,7 @@
 //! and enqueue durably, then answer. Never a 2xx unless the work is on disk.
 
 use super::actions::{self, Outcome};
-use super::listener::{HookIndex, WebhookState};
+use super::listener::WebhookState;
 use super::{Headers, verify_and_parse};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -15,12 +15,17 @@ pub async fn handle(
     req: HttpRequest,
     mut payload: web::Payload,
     st: web::Data<WebhookState>,
-    idx: web::Data<HookIndex>,
 ) -> HttpResponse {
     let started = Instant::now();
-    let Some(hook) = st.settings.hooks.get(idx.0) else {
-        return HttpResponse::NotFound().finish();
+    let settings = st.settings.get();
+    let Some(hook) = settings.hooks.iter().find(|h| h.path == req.path()) else {
+        return HttpResponse::NotFound().json(json!({"error": "no hook at this path"}));
     };
+    if req.method() != actix_web::http::Method::POST {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "POST"))
+            .json(json!({"error": "webhooks are POSTed"}));
+    }
     let provider = hook.provider.as_str();
     let count = |outcome: &str| {
         st.metrics
@@ -88,7 +93,7 @@ pub async fn handle(
         Ok(d) => d,
         Err(e) => return reject(e.status(), e.kind(), e.to_string()),
     };
-    let outcome = actions::act(&st, hook, delivery).await;
+    let outcome = actions::act(&st, &settings, hook, delivery).await;
     st.metrics
         .webhook_duration
         .with_label_values(&[&hook.name])

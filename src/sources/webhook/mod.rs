@@ -96,6 +96,22 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// Why `secret` can never verify a delivery for this provider, for the
+    /// config loader to refuse at startup instead of 401-ing every delivery.
+    pub fn secret_problem(&self, secret: &Secret) -> Option<&'static str> {
+        let s = secret.expose();
+        if s.is_empty() {
+            return Some("is empty");
+        }
+        let signs_standard = matches!(self, Provider::Standard | Provider::Gitlab);
+        if signs_standard && s.starts_with("whsec_") && signing_keys(s).is_empty() {
+            return Some("starts with `whsec_` but the rest is not a base64 key");
+        }
+        None
+    }
+}
+
 impl std::fmt::Display for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -284,6 +300,17 @@ mod tests {
         }
         assert_eq!(Provider::parse("GitHub"), None);
         assert_eq!(Provider::parse("bitbucket_server"), None);
+    }
+
+    #[test]
+    fn secret_problems() {
+        let s = Secret::new;
+        assert_eq!(Provider::Github.secret_problem(&s("")), Some("is empty"));
+        assert_eq!(Provider::Github.secret_problem(&s("whsec_!!")), None);
+        assert!(Provider::Standard.secret_problem(&s("whsec_!!")).is_some());
+        assert!(Provider::Gitlab.secret_problem(&s("whsec_!!")).is_some());
+        assert_eq!(Provider::Standard.secret_problem(&s("whsec_AAEC")), None);
+        assert_eq!(Provider::Standard.secret_problem(&s("plain")), None);
     }
 
     #[test]

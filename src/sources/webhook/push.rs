@@ -72,12 +72,16 @@ impl PushFacts {
         } else {
             self.incomplete_reason()
         };
-        let mut changed = BTreeSet::new();
-        for c in self.commits {
-            for list in [c.added, c.modified, c.removed].into_iter().flatten() {
-                changed.extend(list.into_iter().filter(|p| !p.is_empty()));
-            }
-        }
+        // Collecting (sort, then bulk build) is much cheaper than inserting
+        // one by one when a capped push lists hundreds of thousands of paths.
+        let changed: BTreeSet<String> = self
+            .commits
+            .into_iter()
+            .flat_map(|c| [c.added, c.modified, c.removed])
+            .flatten()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .collect();
         Push {
             repository: self.repository,
             git_ref: self.git_ref,
