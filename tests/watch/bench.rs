@@ -1,22 +1,23 @@
 //! Benchmarks of the watcher (ignored by default; figures go to
 //! docs/benchmarks-watch.md). Speed is printed, never asserted; what is
 //! asserted is correctness (every file indexed, the flush-call count).
+//! The first two run the real binary against the simulator; the latency
+//! one runs the worker in-process to read the store directly.
 //!
 //! Run: `cargo test --release --test watch bench_ -- --ignored --nocapture --test-threads=1`
 //! (`BENCH_FILES` scales the tree of the first one, default 100000.)
 
+use crate::common::daemon::{Daemon, DaemonConfig, metric};
 use crate::common::sim;
 use crate::rig::{Opts, Rig, SITE, write};
-use edgeflush::queue::{PurgeState, Store};
-use edgeflush::sink::{SinkContext, flusher, poller};
+use edgeflush::queue::Store;
+use edgeflush::simulator::SimHandle;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
-/// (VmRSS, VmHWM) of this process, in MiB.
-fn memory() -> (f64, f64) {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// (VmRSS, VmHWM) of a process, in MiB.
+fn memory(pid: u32) -> (f64, f64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |k: &str| {
         s.lines()
             .find(|l| l.starts_with(k))
@@ -28,12 +29,12 @@ fn memory() -> (f64, f64) {
 }
 
 /// `files` files in `files / 10` leaf folders (100 per parent folder).
-fn tree(root: &Path, files: usize) -> Vec<String> {
+fn tree(root: &Path, files: usize, version: &str) -> Vec<String> {
     let mut names = Vec::with_capacity(files);
     for i in 0..files {
         let d = i / 10;
         let name = format!("d{}/s{}/f{}.html", d / 100, d % 100, i);
-        write(&root.join(&name), &format!("<p>file {i}</p>\n"));
+        write(&root.join(&name), &format!("<p>file {i} {version}</p>\n"));
         names.push(name);
     }
     names
@@ -46,136 +47,155 @@ fn files_from_env() -> usize {
         .unwrap_or(100_000)
 }
 
+/// The binary's config: the simulator, 100 URLs per flush, settle 500ms.
+fn daemon_config(sim: &SimHandle) -> DaemonConfig {
+    let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
+    cfg.cloakfusion_extra = "max_urls_per_flush = 100".into();
+    cfg.batch = "linger = \"2s\"\nmax_delay = \"15s\"".into();
+    cfg.status = "initial_interval = \"200ms\"\nmax_interval = \"1s\"".into();
+    cfg.extra = "[watch]\nsettle = \"500ms\"\n".into();
+    cfg
+}
+
+async fn watch_metric(d: &Daemon, name: &str) -> f64 {
+    metric(&d.metrics().await, name, &[("site", SITE)])
+}
+
+/// Waits (polling every 20 ms) until a watcher metric reaches `n`.
+async fn wait_metric(d: &Daemon, name: &str, n: f64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while watch_metric(d, name).await < n {
+        assert!(Instant::now() < deadline, "{name} < {n}:\n{}", d.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark"]
 async fn bench_initial_scan_and_watch() {
     let files = files_from_env();
-    let mut r = Rig::new(Opts::default());
+    let sim = sim().await;
+    let mut d = Daemon::start(&daemon_config(&sim));
+    assert!(d.sigterm().success());
+    // A fresh store: the next start is a first start over the whole tree.
+    for f in ["edgeflush.db", "edgeflush.db-wal", "edgeflush.db-shm"] {
+        let _ = std::fs::remove_file(d.dir.path().join(f));
+    }
+    let root = d.dir.path().join("public");
     let t = Instant::now();
-    tree(&r.root, files);
+    tree(&root, files, "v1");
     println!("tree: {files} files written in {:.1?}", t.elapsed());
-    let (rss0, hwm0) = memory();
 
     let t = Instant::now();
-    r.start().await;
+    d.spawn();
+    wait_metric(
+        &d,
+        "edgeflush_watch_rounds_total",
+        1.0,
+        Duration::from_secs(120),
+    )
+    .await;
     let first = t.elapsed();
-    let (rss1, hwm1) = memory();
-    let s = r.status();
-    assert_eq!(s.indexed_files as usize, files);
+    let pid = d.pid().unwrap();
+    let (rss, hwm) = memory(pid);
+    let m = d.metrics().await;
+    let indexed = metric(&m, "edgeflush_watch_indexed_files", &[("site", SITE)]);
+    let watches = metric(&m, "edgeflush_watch_watches", &[("site", SITE)]);
+    assert_eq!(indexed as usize, files);
+    assert_eq!(d.queue("pending").await, 0, "a first start purges nothing");
     println!(
-        "first start: {} files, {} watches: {:.2?}; RSS {rss0:.0} -> {rss1:.0} MiB, peak {hwm0:.0} -> {hwm1:.0} MiB",
-        s.indexed_files, s.watches, first
+        "first start of the binary: {indexed} files indexed, {watches} watches, ready {first:.2?} after spawn; RSS {rss:.0} MiB, peak {hwm:.0} MiB"
     );
-    r.stop().await;
+    assert!(d.sigterm().success());
 
     let t = Instant::now();
-    r.start().await;
+    d.spawn();
+    wait_metric(
+        &d,
+        "edgeflush_watch_rounds_total",
+        1.0,
+        Duration::from_secs(120),
+    )
+    .await;
     let again = t.elapsed();
-    let (rss2, hwm2) = memory();
-    assert!(r.queued().await.is_empty(), "nothing changed");
+    let (rss, hwm) = memory(d.pid().unwrap());
+    assert_eq!(d.queue("pending").await, 0, "nothing changed");
     println!(
-        "restart (index loaded, stamps compared): {again:.2?}; RSS {rss2:.0} MiB, peak {hwm2:.0} MiB"
+        "restart (index loaded, stamps compared): ready {again:.2?} after spawn; RSS {rss:.0} MiB, peak {hwm:.0} MiB"
     );
-    r.stop().await;
 }
 
-/// The watcher plus the real flusher and poller against the simulator.
-async fn pipeline(r: &Rig, cancel: &CancellationToken) {
-    let client = edgeflush::daemon::client(&r.settings).unwrap();
-    let sink = SinkContext {
-        settings: r.settings.clone(),
-        store: r.store.clone(),
-        client,
-        metrics: r.metrics.clone(),
-        health: r.health.clone(),
-        flush_wake: r.intake.flush_wake.clone(),
-        poll_wake: Arc::new(tokio::sync::Notify::new()),
-    };
-    tokio::spawn(flusher::run(sink.clone(), cancel.clone()));
-    tokio::spawn(poller::run(sink, cancel.clone()));
-}
-
-async fn confirmed(r: &Rig) -> u64 {
-    r.store.counts().await.unwrap()[&PurgeState::Confirmed]
+fn flush_calls(sim: &SimHandle) -> usize {
+    sim.state()
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with("/flush/"))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark"]
 async fn bench_10k_changes_and_10k_identical_rewrites() {
-    const N: usize = 10_000;
+    const N: u64 = 10_000;
     let sim = sim().await;
-    let top = format!(
-        "[cloakfusion]\nbase_url = \"{}\"\ntoken = \"{}\"\nmax_urls_per_flush = 100\n\
-         max_requests_per_minute = 0\n\n[batch]\nlinger = \"2s\"\nmax_delay = \"15s\"\n\n\
-         [status]\ninitial_interval = \"200ms\"\nmax_interval = \"1s\"\n",
-        sim.base_url(),
-        sim.token()
-    );
-    let mut r = Rig::new(Opts {
-        top,
-        settle: Some("500ms".into()),
-        ..Opts::default()
-    });
-    let names = tree(&r.root, N);
-    r.start().await;
-    let cancel = CancellationToken::new();
-    pipeline(&r, &cancel).await;
-    let flushes = || {
-        sim.state()
-            .requests()
-            .iter()
-            .filter(|q| q.path.ends_with("/flush/"))
-            .count()
-    };
+    let d = Daemon::start(&daemon_config(&sim));
+    wait_metric(
+        &d,
+        "edgeflush_watch_rounds_total",
+        1.0,
+        Duration::from_secs(20),
+    )
+    .await;
+    let root = d.dir.path().join("public");
+    let want = N.div_ceil(100) as usize;
+    let confirmed =
+        |n: u64| move |s: &serde_json::Value| s["queue"]["confirmed"].as_u64() == Some(n);
+
+    let mut calls = 0;
+    for (i, (what, version)) in [("created", "v1"), ("changed", "v2")]
+        .into_iter()
+        .enumerate()
+    {
+        let t = Instant::now();
+        tree(&root, N as usize, version);
+        let written = t.elapsed();
+        d.wait_for(
+            "all confirmed",
+            Duration::from_secs(300),
+            confirmed(N * (i as u64 + 1)),
+        )
+        .await;
+        let now = flush_calls(&sim);
+        println!(
+            "{N} files {what} (written in {written:.1?}): {} flush calls (ceil({N}/100) = {want}), \
+             all confirmed {:.1?} after the first write; overflow rescans: {}",
+            now - calls,
+            t.elapsed(),
+            watch_metric(&d, "edgeflush_watch_rescans_total").await - 1.0
+        );
+        // More calls than this mean partial batches went out early (see
+        // docs/benchmarks-watch.md).
+        assert_eq!(now - calls, want, "flush calls");
+        calls = now;
+    }
 
     let t = Instant::now();
-    for (i, n) in names.iter().enumerate() {
-        write(&r.root.join(n), &format!("<p>file {i}, v2</p>\n"));
-    }
-    let written = t.elapsed();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while confirmed(&r).await < N as u64 {
-        assert!(Instant::now() < deadline, "not all confirmed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let calls = flushes();
-    let want = N.div_ceil(100);
-    println!(
-        "{N} files changed (written in {written:.1?}): {calls} flush calls (ceil({N}/100) = {want}), \
-         all confirmed {:.1?} after the first write; overflow rescans: {}",
-        t.elapsed(),
-        r.metric("edgeflush_watch_rescans_total", &[("site", SITE)])
-            - r.metric("edgeflush_watch_rescans_total", &[("reason", "startup")])
-    );
-    // More calls than this mean partial batches went out early: the
-    // flusher sends a vhost's remainder as soon as one batch is full.
-    assert_eq!(calls, want, "flush calls");
-
-    let before = r.skipped();
-    let t = Instant::now();
-    for (i, n) in names.iter().enumerate() {
-        write(&r.root.join(n), &format!("<p>file {i}, v2</p>\n"));
-    }
-    r.wait("10k identical rewrites", |r| {
-        r.skipped() >= before + N as f64
-    })
+    tree(&root, N as usize, "v2");
+    wait_metric(
+        &d,
+        "edgeflush_watch_unchanged_skipped_total",
+        N as f64,
+        Duration::from_secs(120),
+    )
     .await;
-    r.wait("an idle watcher", |r| {
-        let s = r.status();
-        !s.busy && s.pending_paths == 0
-    })
-    .await;
-    let pending = r.store.counts().await.unwrap()[&PurgeState::Pending];
+    let pending = d.queue("pending").await;
     println!(
-        "{N} identical rewrites: {} skipped in {:.1?}, {pending} purges queued, {} new flush calls",
-        r.skipped() - before,
+        "{N} identical rewrites: {N} skipped {:.1?} after the first write, {pending} purges queued, {} new flush calls",
         t.elapsed(),
-        flushes() - calls
+        flush_calls(&sim) - calls
     );
     assert_eq!(pending, 0);
-    assert_eq!(flushes(), calls);
-    cancel.cancel();
-    r.stop().await;
+    assert_eq!(flush_calls(&sim), calls);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +206,7 @@ async fn bench_event_to_enqueued_latency() {
         settle: Some("500ms".into()),
         ..Opts::default()
     });
-    tree(&r.root, 1000);
+    tree(&r.root, 1000, "v1");
     r.start().await;
     let mut lat = Vec::with_capacity(WRITES);
     for i in 0..WRITES {
