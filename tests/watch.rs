@@ -8,6 +8,8 @@
 
 mod common;
 
+#[path = "watch/bench.rs"]
+mod bench;
 #[path = "watch/daemon.rs"]
 mod daemon;
 #[path = "watch/files.rs"]

@@ -111,7 +111,7 @@ pub struct RawWatch {
     /// Extra globs (relative to the root) never watched nor purged.
     #[serde(default)]
     pub ignore: Vec<String>,
-    /// Events buffered between the watcher and its worker (default 4096).
+    /// Events buffered between the watcher and its worker (default 16384).
     pub channel_capacity: Option<usize>,
 }
 

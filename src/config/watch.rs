@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
 pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(30 * 60);
-pub const DEFAULT_CHANNEL_CAPACITY: usize = 4096;
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 16384;
 
 #[derive(Debug, Clone)]
 pub struct WatchSettings {
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(s.settle, Duration::from_millis(500));
         assert_eq!(s.max_hold, Duration::from_secs(1800));
         assert_eq!(s.hold_marker, None);
-        assert_eq!(s.channel_capacity, 4096);
+        assert_eq!(s.channel_capacity, 16384);
         assert!(!s.ignore_set.is_match("a.html"));
     }
 

@@ -31,6 +31,10 @@ pub fn set(items: &[&str]) -> BTreeSet<String> {
 
 #[derive(Default)]
 pub struct Opts {
+    /// Sections written before the others (e.g. `[cloakfusion]`).
+    pub top: String,
+    /// `watch.settle` (default "100ms", to keep tests short).
+    pub settle: Option<String>,
     /// Extra `[watch]` keys.
     pub watch: String,
     /// The configured root, relative to the temporary folder ("public").
@@ -66,8 +70,10 @@ impl Rig {
         std::fs::write(
             &cfg,
             format!(
-                "[store]\npath = \"{db}\"\n\n[watch]\nsettle = \"100ms\"\n{watch}\n\n\
+                "{top}\n[store]\npath = \"{db}\"\n\n[watch]\nsettle = \"{settle}\"\n{watch}\n\n\
                  [[site]]\nname = \"{SITE}\"\nvhost = \"www.example.com\"\nroot = \"{root}\"\n{site}\n",
+                top = opts.top,
+                settle = opts.settle.as_deref().unwrap_or("100ms"),
                 db = base.join("edgeflush.db").display(),
                 watch = opts.watch,
                 root = root.display(),

@@ -24,6 +24,7 @@ mod events;
 mod filter;
 mod hash;
 mod hold;
+mod holding;
 mod job;
 pub mod limits;
 pub mod metrics;
@@ -31,6 +32,7 @@ mod root;
 mod scan;
 mod settle;
 mod sink;
+mod startup;
 mod watches;
 mod worker;
 
@@ -90,7 +92,7 @@ pub async fn run_site(
     site: Arc<Site>,
     cancel: CancellationToken,
 ) -> Result<(), WatchError> {
-    worker::run(ctx, site, cancel).await
+    startup::run(ctx, site, cancel).await
 }
 
 /// A site's files (site-relative paths) from its index, for a whole-site

@@ -1,31 +1,29 @@
-//! One site's watcher task: startup (resolve the root, check the inotify
-//! budget, load the index), then a loop that takes events in, settles
-//! them, runs one round at a time (see `job.rs`) and follows holds. The
-//! loop never waits on a round: events keep flowing into the settle map
-//! while the previous round hashes and stores.
+//! One site's watcher loop (after `startup.rs`): takes events in, settles
+//! them, runs one round at a time (see `job.rs`) and follows holds (see
+//! `holding.rs`). The loop never waits on a round: events keep flowing
+//! into the settle map while the previous round hashes and stores.
 
 use super::control::SiteControl;
 use super::filter::Filter;
-use super::hold::{Hold, HoldChange};
+use super::hold::Hold;
 use super::job::{self, JobEnv, JobOut, Outcome};
-use super::limits::check_watch_budget;
-use super::root::{self, RootInfo};
-use super::scan::{Index, Known, count_dirs};
+use super::root::RootInfo;
+use super::scan::Index;
 use super::settle::Pending;
 use super::sink::{EventSink, Msg, Relevance, Signals};
-use super::watches::{SharedWatches, WatchSet, lock};
-use super::{WatchContext, WatchError, health_component};
+use super::startup::load_index;
+use super::watches::{SharedWatches, lock};
+use super::{WatchContext, WatchError};
 use crate::config::Site;
 use crate::queue::now_ms;
-use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often a vanished root is looked for again.
 const ROOT_RETRY: Duration = Duration::from_secs(2);
 /// Events handled per wake-up before timers get a turn.
@@ -61,132 +59,8 @@ pub(super) struct Worker {
     pub root_lost: bool,
     pub cap: Duration,
 }
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, WatchError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| WatchError::Task(e.to_string()))
-}
-
-pub async fn run(
-    ctx: WatchContext,
-    site: Arc<Site>,
-    cancel: CancellationToken,
-) -> Result<(), WatchError> {
-    let name = site.name().to_string();
-    let configured = site
-        .map
-        .root()
-        .map(Path::to_path_buf)
-        .ok_or_else(|| WatchError::NoRoot(name.clone()))?;
-    let shown = configured.display().to_string();
-    let root = blocking(move || root::resolve(&configured))
-        .await?
-        .map_err(|e| WatchError::Root {
-            site: name.clone(),
-            root: shown,
-            message: e.to_string(),
-        })?;
-    let filter = Filter::new(&ctx.settings, site.clone());
-    let (t, f) = (root.target.clone(), filter.clone());
-    let dirs = blocking(move || count_dirs(&t, &f)).await?;
-    match check_watch_budget(&name, dirs) {
-        Err(advice) => return Err(WatchError::WatchLimit(advice)),
-        Ok(Some(warning)) => tracing::warn!(site = %name, "{warning}"),
-        Ok(None) => {}
-    }
-    tracing::info!(site = %name, root = %root.target.display(), dirs, via_symlink = root.via_symlink(), "watching the document root");
-    let component = health_component(&name);
-    let Some((index, first_start)) = load_index(&ctx, &name, &component, &cancel).await else {
-        return Ok(());
-    };
-    let (tx, rx) = mpsc::channel(ctx.settings.channel_capacity);
-    let signals = Arc::new(Signals::default());
-    let relevance = Arc::new(RwLock::new(Relevance {
-        target: root.target.clone(),
-        anchors: root.anchors.clone(),
-    }));
-    let sink = EventSink::new(tx, signals.clone(), relevance.clone());
-    let mut watches = WatchSet::new(&name);
-    watches.expect(dirs);
-    let settle = ctx.settings.settle;
-    let w = Worker {
-        ctl: ctx.control.site(&name),
-        hold: Hold::new(&name, ctx.settings.max_hold),
-        indexed: index.len(),
-        index: Some(index),
-        watches: Arc::new(Mutex::new(watches)),
-        pending: Pending::default(),
-        cap: (settle * 10).max(Duration::from_secs(5)),
-        marker_seen: false,
-        release_pending: false,
-        flush_now: false,
-        root_reason: None,
-        retry_at: None,
-        backoff: Duration::from_secs(1),
-        root_lost: false,
-        ctx,
-        site,
-        name,
-        component,
-        filter,
-        root,
-        relevance,
-        signals,
-        sink,
-        first_start,
-    };
-    w.run(rx, cancel).await
-}
-
-/// Loads the index, retrying while the store is unavailable. None: cancelled.
-async fn load_index(
-    ctx: &WatchContext,
-    name: &str,
-    component: &str,
-    cancel: &CancellationToken,
-) -> Option<(Index, bool)> {
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let loaded = async {
-            let created = ctx.index.index_created(name).await?;
-            let files = ctx.index.load_index(name).await?;
-            Ok::<_, crate::queue::StoreError>((files, created.is_none()))
-        }
-        .await;
-        match loaded {
-            Ok((files, first)) => {
-                ctx.health.ok(component);
-                let index = files
-                    .into_iter()
-                    .map(|f| {
-                        let known = Known {
-                            stamp: f.stamp,
-                            hash: f.hash,
-                        };
-                        (f.path, known)
-                    })
-                    .collect();
-                return Some((index, first));
-            }
-            Err(e) => {
-                tracing::warn!(site = name, error = %e, "cannot load the file index; retrying");
-                ctx.health.fail(component, format!("file index: {e}"));
-                ctx.metrics.errors.with_label_values(&[name, "store"]).inc();
-                tokio::select! {
-                    _ = cancel.cancelled() => return None,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
-}
-
 impl Worker {
-    async fn run(
+    pub(super) async fn run(
         mut self,
         mut rx: mpsc::Receiver<Msg>,
         cancel: CancellationToken,
@@ -455,100 +329,5 @@ impl Worker {
             self.root_reason.get_or_insert("request");
         }
         self.check_hold().await;
-    }
-
-    /// Follows the marker and the API hold; true while held.
-    pub(super) async fn check_hold(&mut self) -> bool {
-        self.marker_seen = match &self.ctx.settings.hold_marker {
-            Some(m) => tokio::fs::try_exists(self.root.target.join(m))
-                .await
-                .unwrap_or(false),
-            None => false,
-        };
-        let api = self.ctl.api_hold.load(Ordering::SeqCst);
-        let change = self.hold.update(self.marker_seen || api, now_ms());
-        let held = self.hold.since().is_some();
-        match change {
-            HoldChange::None => return held,
-            HoldChange::Started => {
-                tracing::info!(site = %self.name, by_marker = self.marker_seen, by_api = api, until_ms = self.hold.until(), "hold: purges are queued and held");
-            }
-            HoldChange::Ended => {
-                tracing::info!(site = %self.name, "hold ended: releasing the held purges together");
-                self.release_pending = true;
-                self.flush_now = true;
-            }
-            HoldChange::Expired => {
-                tracing::warn!(site = %self.name, max_hold = ?self.ctx.settings.max_hold, "hold lasted longer than watch.max_hold: releasing the held purges");
-                self.release_pending = true;
-                self.flush_now = true;
-            }
-        }
-        self.ctx
-            .metrics
-            .held
-            .with_label_values(&[&self.name])
-            .set(i64::from(held));
-        self.publish();
-        held
-    }
-
-    async fn release(&mut self) {
-        let key = self.hold.key().to_string();
-        match self.ctx.intake.store.release_hold(&key).await {
-            Ok(n) => {
-                self.release_pending = false;
-                if n > 0 {
-                    tracing::info!(site = %self.name, released = n, "held purges released");
-                    self.ctx.intake.flush_wake.notify_one();
-                }
-            }
-            Err(e) => {
-                tracing::warn!(site = %self.name, error = %e, "cannot release held purges yet");
-                self.ctx
-                    .metrics
-                    .errors
-                    .with_label_values(&[&self.name, "store"])
-                    .inc();
-                self.retry_at = Some(Instant::now() + self.backoff);
-                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
-
-    pub(super) fn publish(&mut self) {
-        if let Some(i) = &self.index {
-            self.indexed = i.len();
-        }
-        let watches = lock(&self.watches).count() as u64;
-        let m = &self.ctx.metrics;
-        m.watches
-            .with_label_values(&[&self.name])
-            .set(watches as i64);
-        m.indexed_files
-            .with_label_values(&[&self.name])
-            .set(self.indexed as i64);
-        let (held, since, until) = (
-            self.hold.since().is_some(),
-            self.hold.since(),
-            self.hold.until(),
-        );
-        let (marker, root, indexed, pending) = (
-            self.marker_seen,
-            self.root.target.display().to_string(),
-            self.indexed as u64,
-            self.pending.len() as u64,
-        );
-        self.ctl.publish(|s| {
-            s.running = true;
-            s.held = held;
-            s.held_by_marker = marker;
-            s.held_since = since;
-            s.held_until = until;
-            s.root = Some(root);
-            s.indexed_files = indexed;
-            s.watches = watches;
-            s.pending_paths = pending;
-        });
     }
 }
