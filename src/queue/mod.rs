@@ -4,6 +4,7 @@
 
 pub mod batcher;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_poll;
 mod sqlite_rows;
