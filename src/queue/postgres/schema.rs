@@ -94,6 +94,7 @@ pub async fn migrate(client: &mut Client, namespace: &str) -> StoreResult<()> {
         .get(0);
     let newest = MIGRATIONS.len() as i64;
     if current > newest {
+        tx.rollback().await.map_err(classify)?;
         return Err(StoreError::Schema(format!(
             "the database has schema version {current}, this edgeflush knows up to {newest}; \
              upgrade edgeflush or point store.url at another schema"

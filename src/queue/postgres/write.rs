@@ -48,6 +48,7 @@ pub(super) async fn enqueue(
             )
             .await?;
         if fresh == 0 {
+            tx.rollback().await?;
             return Ok(None);
         }
     }
@@ -144,6 +145,7 @@ pub(super) async fn claim(
         .map(|r| r.try_get(0))
         .collect::<PgResult<_>>()?;
     if ids.is_empty() {
+        tx.rollback().await?;
         return Ok(None);
     }
     let id = new_batch(&tx, vhost, 0, now, &ids, lease, 1).await?;
@@ -252,9 +254,11 @@ pub(super) async fn split(
     tx.execute("SELECT 1 FROM batches WHERE id = $1 FOR UPDATE", &[&batch])
         .await?;
     let Some(b) = batch_by_id(&tx, batch, "sent").await? else {
+        tx.rollback().await?;
         return Ok(Vec::new());
     };
     if b.items.len() < 2 {
+        tx.rollback().await?;
         return Ok(vec![b]);
     }
     let ids: Vec<i64> = b.items.iter().map(|i| i.id).collect();
