@@ -30,6 +30,9 @@ pub struct Metrics {
     pub auth_failing: GaugeVec,
     pub webhook_requests: IntCounterVec,
     pub webhook_duration: HistogramVec,
+    pub traffic: GaugeVec,
+    pub last_traffic_snapshot: Gauge,
+    pub traffic_snapshot_failures: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -107,6 +110,23 @@ impl Metrics {
         .unwrap_or_else(|e| panic!("auth: {e}"));
         r.register(Box::new(auth_failing.clone()))
             .unwrap_or_else(|e| panic!("auth: {e}"));
+        let traffic = GaugeVec::new(
+            Opts::new(
+                "edgeflush_traffic",
+                "Traffic figures of the last snapshot: every numeric leaf of the API's answer, by vhost and field (its dotted path).",
+            ),
+            &["vhost", "field"],
+        )
+        .unwrap_or_else(|e| panic!("traffic: {e}"));
+        r.register(Box::new(traffic.clone()))
+            .unwrap_or_else(|e| panic!("traffic: {e}"));
+        let last_traffic_snapshot = Gauge::new(
+            "edgeflush_last_traffic_snapshot_timestamp_seconds",
+            "Unix time of the last traffic snapshot stored (any vhost).",
+        )
+        .unwrap_or_else(|e| panic!("last_traffic: {e}"));
+        r.register(Box::new(last_traffic_snapshot.clone()))
+            .unwrap_or_else(|e| panic!("last_traffic: {e}"));
         let secs = vec![
             0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
         ];
@@ -204,12 +224,20 @@ impl Metrics {
                 &["hook"],
                 vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
             ),
+            traffic_snapshot_failures: counter(
+                &r,
+                "edgeflush_traffic_snapshot_failures_total",
+                "Traffic snapshots not taken or not stored, by vhost.",
+                &["vhost"],
+            ),
             registry: r,
             build_info,
             queue_size,
             last_confirmed,
             config_reload_failures,
             auth_failing,
+            traffic,
+            last_traffic_snapshot,
         }
     }
 

@@ -10,6 +10,8 @@
 mod backend;
 #[path = "store_suite/behaviour.rs"]
 mod behaviour;
+#[path = "store_suite/behaviour_more.rs"]
+mod behaviour_more;
 #[path = "store_suite/pgdb.rs"]
 mod pgdb;
 #[path = "store_suite/shared.rs"]
@@ -20,12 +22,15 @@ mod shared_roles;
 /// For each behaviour, a module with a `sqlite` and a `postgres` test.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
+        on_both_backends!(@in behaviour: $($name),*);
+    };
+    (@in $module:ident: $($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test]
                 async fn sqlite() {
                     let b = crate::backend::Backend::sqlite();
-                    crate::behaviour::$name(&b).await;
+                    crate::$module::$name(&b).await;
                 }
 
                 #[tokio::test]
@@ -33,7 +38,7 @@ macro_rules! on_both_backends {
                     let Some(b) = crate::backend::Backend::postgres().await else {
                         return;
                     };
-                    crate::behaviour::$name(&b).await;
+                    crate::$module::$name(&b).await;
                 }
             }
         )*
@@ -54,4 +59,10 @@ on_both_backends!(
     prune_removes_only_finished_work,
     listings_newest_first,
     a_lone_store_leads_every_role,
+);
+
+on_both_backends!(@in behaviour_more:
+    index_round_trips_per_site_and_survives_reopen,
+    traffic_stores_lists_and_prunes,
+    site_activity_per_site,
 );

@@ -2,7 +2,10 @@
 //! readiness, metrics, status and the purge API. Anything that can purge
 //! needs the bearer token when `server.admin_token` is set.
 
+mod page;
 mod routes;
+mod sites;
+mod traffic;
 
 use crate::config::LiveSettings;
 use crate::health::Health;
@@ -19,6 +22,7 @@ pub struct AdminState {
     pub intake: Intake,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub watch_control: crate::sources::watch::WatchControl,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,11 +8,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
+    cfg.route("/", web::get().to(super::page::index))
+        .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
         .route("/api/status", web::get().to(status))
-        .route("/api/purge", web::post().to(purge));
+        .route("/api/purge", web::post().to(purge))
+        .route("/api/sites", web::get().to(super::sites::list))
+        .route(
+            "/api/sites/{site}/{action}",
+            web::post().to(super::sites::action),
+        )
+        .route("/api/traffic", web::get().to(super::traffic::list));
 }
 
 async fn healthz() -> HttpResponse {
@@ -48,7 +55,7 @@ async fn metrics(st: web::Data<AdminState>) -> HttpResponse {
 
 /// Constant-time comparison of the bearer token; absent config = open (the
 /// listener is then loopback-only, enforced at config load).
-fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
+pub(super) fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
     let settings = st.settings.get();
     let Some(want) = &settings.server.admin_token else {
         return true;
@@ -63,7 +70,7 @@ fn authorized(st: &AdminState, req: &HttpRequest) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn unauthorized() -> HttpResponse {
+pub(super) fn unauthorized() -> HttpResponse {
     HttpResponse::Unauthorized()
         .insert_header(("WWW-Authenticate", "Bearer"))
         .json(json!({"error": "missing or wrong bearer token (server.admin_token)"}))
@@ -88,11 +95,13 @@ async fn status(
         let batches = st.store.recent_batches(limit).await?;
         let dead = st.store.recent_purges(limit, Some(PurgeState::Failed)).await?;
         let recent = st.store.recent_purges(limit, None).await?;
+        let sites = st.store.site_activity().await?;
         Ok::<_, crate::queue::StoreError>(json!({
             "queue": counts.iter().map(|(k, v)| (k.as_str(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
             "batches": batches,
             "dead_letters": dead,
             "recent": recent,
+            "sites": sites,
             "ready": st.health.readiness(),
         }))
     }

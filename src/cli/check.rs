@@ -66,6 +66,7 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
         items.last_mut().into_iter().for_each(|i| i.ok = false);
     }
     items.push(store_check(&settings).await);
+    items.extend(watch_checks(&settings));
     for (what, addr) in [
         ("server.listen", settings.server.listen),
         ("server.admin_listen", settings.server.admin_listen),
@@ -90,6 +91,59 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
     } else {
         Err(Failure::failed(""))
     }
+}
+
+/// Each watched root exists, and its directories fit the inotify budget.
+fn watch_checks(settings: &Settings) -> Vec<Item> {
+    use crate::sources::watch::limits::{MAX_USER_WATCHES, check_watch_budget, read_limit};
+    let mut out = Vec::new();
+    for site in &settings.sites {
+        let Some(root) = site.map.root() else {
+            continue;
+        };
+        let check = format!("watch {}", site.name());
+        let dirs = match count_dirs(root) {
+            Ok(n) => n,
+            Err(e) => {
+                out.push(Item {
+                    check,
+                    ok: false,
+                    detail: format!("{}: {e}", root.display()),
+                });
+                continue;
+            }
+        };
+        let (ok, detail) = match check_watch_budget(site.name(), dirs) {
+            Err(advice) => (false, advice),
+            Ok(Some(warning)) => (true, warning),
+            Ok(None) => (
+                true,
+                format!(
+                    "{}: {dirs} directories to watch; fs.inotify.max_user_watches = {}",
+                    root.display(),
+                    read_limit(MAX_USER_WATCHES)
+                        .map_or_else(|| "unknown".into(), |m| m.to_string())
+                ),
+            ),
+        };
+        out.push(Item { check, ok, detail });
+    }
+    out
+}
+
+fn count_dirs(root: &std::path::Path) -> std::io::Result<u64> {
+    let mut n = 0;
+    let mut stack = vec![std::fs::canonicalize(root)?];
+    while let Some(d) = stack.pop() {
+        n += 1;
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    Ok(n)
 }
 
 async fn store_check(settings: &Settings) -> Item {

@@ -3,8 +3,7 @@
 //! exits 0 after the first confirmed batch (tests and CI use it).
 
 use super::{Cli, CmdResult, Failure};
-use crate::intake::ChangeSet;
-use crate::queue::{BatchState, Origin, PurgeState};
+use crate::queue::{BatchState, PurgeState};
 use crate::simulator::{self, SimOptions};
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,6 +22,30 @@ fn write_demo_site(root: &Path) -> std::io::Result<()> {
     )?;
     std::fs::write(root.join("blog/index.html"), "<h1>Blog</h1>\n")?;
     Ok(())
+}
+
+/// The first start of a watcher only indexes the root; changes after that
+/// are purged. Waits for that first round.
+async fn wait_indexed(running: &crate::daemon::Running) -> CmdResult {
+    let started = Instant::now();
+    loop {
+        if let Ok(s) = running.shared.watch_control.status("demo") {
+            if s.rounds >= 1 {
+                println!(
+                    "watcher: {} files indexed under {}",
+                    s.indexed_files,
+                    s.root.unwrap_or_default()
+                );
+                return Ok(());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(Failure::failed(
+                "the demo site's watcher did not start within 30 s",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -55,6 +78,9 @@ max_delay = "5s"
 [status]
 initial_interval = "250ms"
 max_interval = "2s"
+
+[watch]
+settle = "300ms"
 
 [[site]]
 name = "demo"
@@ -112,29 +138,20 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     );
     println!();
 
-    let site = running
-        .settings()
-        .site("demo")
-        .cloned()
-        .ok_or_else(|| Failure::failed("demo site missing"))?;
-    let changes = ChangeSet {
-        paths: vec![
-            "index.html".into(),
-            "css/site.css".into(),
-            "blog/index.html".into(),
-        ],
-        ..Default::default()
-    };
-    let report = running
-        .shared
-        .intake
-        .submit(&site, changes, Origin::new("manual", "demo deploy"))
-        .await
-        .map_err(|e| Failure::failed(e.to_string()))?;
     println!(
-        "deploy: 3 files changed -> {} URLs queued (on disk before anything else happens)",
-        report.queued
+        "Write, change or delete files under {} to see them purged.",
+        root.display()
     );
+    println!();
+    wait_indexed(&running).await?;
+    // A deploy: two files change on disk; the watcher sees it.
+    std::fs::write(
+        root.join("index.html"),
+        "<h1>Hello again: a new release</h1>\n",
+    )
+    .and_then(|()| std::fs::write(root.join("css/site.css"), "body { font-family: serif }\n"))
+    .map_err(|e| Failure::failed(format!("demo deploy: {e}")))?;
+    println!("deploy: index.html and css/site.css rewritten in the demo root");
 
     let result = narrate(&running, &sim, once).await;
     running.cancel.cancel();

@@ -95,7 +95,7 @@ pub fn map(cli: &Cli, settings: &Settings, site: &str, paths: &[String]) -> CmdR
 
 /// The admin API's base URL: the configured admin address, with a wildcard
 /// bind address replaced by loopback.
-fn admin_base(settings: &Settings) -> String {
+pub(super) fn admin_base(settings: &Settings) -> String {
     let mut a = settings.server.admin_listen;
     if a.ip().is_unspecified() {
         a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -111,7 +111,10 @@ fn admin_request(settings: &Settings, rb: reqwest::RequestBuilder) -> reqwest::R
     }
 }
 
-async fn admin_call(settings: &Settings, rb: reqwest::RequestBuilder) -> Result<Value, Failure> {
+pub(super) async fn admin_call(
+    settings: &Settings,
+    rb: reqwest::RequestBuilder,
+) -> Result<Value, Failure> {
     let base = admin_base(settings);
     let resp = admin_request(settings, rb).send().await.map_err(|e| {
         Failure::failed(format!(

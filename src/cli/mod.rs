@@ -7,6 +7,7 @@ mod check;
 mod demo;
 mod local_cmds;
 mod output;
+mod traffic_history;
 
 use crate::config::{self, ConfigSource, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -67,10 +68,21 @@ pub enum Command {
         #[arg(long)]
         regex: String,
     },
-    /// Traffic figures of one or every vhost.
+    /// Traffic figures of one or every vhost, live from the API, or with
+    /// --history the snapshots the running daemon stored.
     Traffic {
+        /// One vhost (its domain name); every vhost when absent.
         #[arg(long)]
         vhost: Option<String>,
+        /// The stored series, read from the daemon's admin API.
+        #[arg(long)]
+        history: bool,
+        /// With --history: only snapshots since then (Unix seconds, RFC 3339, or a duration back such as "6h").
+        #[arg(long, requires = "history")]
+        since: Option<String>,
+        /// With --history: at most this many snapshots (the newest).
+        #[arg(long, requires = "history", default_value_t = 1000)]
+        limit: usize,
     },
     /// Show the URLs a site-relative path maps to, and the rule behind each.
     Map {
@@ -257,7 +269,20 @@ async fn dispatch(cli: Cli) -> CmdResult {
                 Command::FlushStatus { vhost, regex } => {
                     api_cmds::flush_status(&cli, &settings, vhost, regex).await
                 }
-                Command::Traffic { vhost } => {
+                Command::Traffic {
+                    vhost,
+                    history: true,
+                    since,
+                    limit,
+                } => {
+                    let q = traffic_history::HistoryQuery {
+                        vhost: vhost.as_deref(),
+                        since: since.as_deref(),
+                        limit: *limit,
+                    };
+                    traffic_history::traffic_history(&cli, &settings, q).await
+                }
+                Command::Traffic { vhost, .. } => {
                     api_cmds::traffic(&cli, &settings, vhost.as_deref()).await
                 }
                 Command::Map { site, paths } => local_cmds::map(&cli, &settings, site, paths),

@@ -258,6 +258,8 @@ pub(super) fn compile(
         format,
     };
 
+    let traffic = super::traffic::compile(&raw.traffic, |k, m| cx.push(k, m));
+    let watch = super::watch::compile(&raw.watch, |k, m| cx.push(k, m));
     let sites = compile_sites(&raw.site, &mut cx);
     let hooks = {
         let mut pushed = Vec::new();
@@ -284,6 +286,8 @@ pub(super) fn compile(
         batch,
         status,
         log,
+        traffic,
+        watch,
         sites,
         hooks,
     };

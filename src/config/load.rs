@@ -124,6 +124,8 @@ pub(super) fn read_layers(
         "batch",
         "status",
         "log",
+        "traffic",
+        "watch",
         "site",
         "hook",
     ];
@@ -144,6 +146,8 @@ pub(super) fn read_layers(
         batch: section(&cfg, "batch", file, &mut issues),
         status: section(&cfg, "status", file, &mut issues),
         log: section(&cfg, "log", file, &mut issues),
+        traffic: section(&cfg, "traffic", file, &mut issues),
+        watch: section(&cfg, "watch", file, &mut issues),
         ..RawConfig::default()
     };
     raw.site = items(&cfg, "site", file, &mut issues);

@@ -8,7 +8,9 @@ mod load;
 pub mod raw;
 pub mod secret;
 pub mod settings;
+mod traffic;
 pub mod units;
+mod watch;
 
 pub use live::LiveSettings;
 pub use load::{ConfigSource, DEFAULT_CONFIG_PATH};

@@ -20,6 +20,9 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
+    pub traffic: RawTraffic,
+    pub watch: RawWatch,
+    #[serde(default)]
     pub site: Vec<RawSite>,
     #[serde(default)]
     pub hook: Vec<RawHook>,
@@ -78,11 +81,38 @@ pub struct RawStatus {
     pub max_regex_len: Option<usize>,
 }
 
+/// `[traffic]`: periodic traffic snapshots per vhost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub retention: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLog {
     pub level: Option<String>,
     pub format: Option<String>,
+}
+
+/// `[watch]`: how the document-root watcher turns file events into purges,
+/// for every site with a `root`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatch {
+    /// Quiet time before a changed file is purged (default "500ms").
+    pub settle: Option<String>,
+    /// A file name in the root that holds purges while it exists.
+    pub hold_marker: Option<String>,
+    /// Longest a hold keeps purges back (default "30m").
+    pub max_hold: Option<String>,
+    /// Extra globs (relative to the root) never watched nor purged.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Events buffered between the watcher and its worker (default 4096).
+    pub channel_capacity: Option<usize>,
 }
 
 /// One `[[site]]`: a Cloakfusion vhost and how paths map to its URLs.

@@ -19,6 +19,8 @@ pub struct Settings {
     pub batch: BatchSettings,
     pub status: StatusSettings,
     pub log: LogSettings,
+    pub traffic: TrafficSettings,
+    pub watch: WatchSettings,
     pub sites: Vec<Arc<Site>>,
     pub hooks: Vec<HookSettings>,
 }
@@ -116,3 +118,5 @@ impl Site {
 }
 
 pub use super::hooks::{HookSettings, OnIncomplete};
+pub use super::traffic::TrafficSettings;
+pub use super::watch::WatchSettings;

@@ -22,6 +22,7 @@ use crate::queue::postgres::PgStore;
 use crate::queue::sqlite::SqliteStore;
 use crate::queue::{DynStore, StoreError};
 use crate::sink::SinkContext;
+use crate::sources::watch::{WatchContext, WatchControl, WatchMetrics};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -39,6 +40,10 @@ pub enum DaemonError {
     Admin(#[from] admin::AdminError),
     #[error(transparent)]
     Webhooks(#[from] crate::sources::webhook::listener::ListenerError),
+    #[error(transparent)]
+    Watch(#[from] crate::sources::watch::WatchError),
+    #[error("metrics: {0}")]
+    Metrics(String),
     #[error("worker {name} failed: {reason}")]
     Worker { name: &'static str, reason: String },
 }
@@ -89,13 +94,20 @@ pub struct Shared {
     pub intake: Intake,
     pub poll_wake: Arc<Notify>,
     pub settings: LiveSettings,
+    pub watch_metrics: WatchMetrics,
+    /// Holds, releases and rescans of watched sites (admin API).
+    pub watch_control: WatchControl,
 }
 
 impl Shared {
     pub async fn open(settings: Arc<Settings>) -> Result<Shared, DaemonError> {
         let store = open_store(&settings).await?;
         let metrics = Metrics::new();
+        let watch_metrics = WatchMetrics::register(&metrics.registry)
+            .map_err(|e| DaemonError::Metrics(e.to_string()))?;
         Ok(Shared {
+            watch_metrics,
+            watch_control: WatchControl::for_settings(&settings),
             intake: Intake {
                 store: store.clone(),
                 metrics: metrics.clone(),
@@ -108,6 +120,17 @@ impl Shared {
             poll_wake: Arc::new(Notify::new()),
             settings: LiveSettings::new(settings),
         })
+    }
+
+    fn watch(&self, settings: &Settings) -> WatchContext {
+        WatchContext {
+            intake: self.intake.clone(),
+            index: self.store.clone(),
+            metrics: self.watch_metrics.clone(),
+            health: self.health.clone(),
+            settings: settings.watch.clone(),
+            control: self.watch_control.clone(),
+        }
     }
 
     fn sink(&self, settings: Arc<Settings>, client: Client) -> SinkContext {

@@ -71,6 +71,7 @@ impl Running {
             intake: s.intake.clone(),
             metrics: s.metrics.clone(),
             health: s.health.clone(),
+            watch_control: s.watch_control.clone(),
         })?;
         self.admin_cancel = self.cancel.child_token();
         let c = self.admin_cancel.clone();
@@ -103,7 +104,14 @@ impl Running {
     fn spawn_workers(&mut self, settings: Arc<Settings>, client: crate::cloakfusion::Client) {
         self.workers_cancel = self.cancel.child_token();
         let sink = self.shared.sink(settings.clone(), client);
-        workers::spawn_all(&mut self.workers, &self.workers_cancel, sink, settings);
+        let watch = self.shared.watch(&settings);
+        workers::spawn_all(
+            &mut self.workers,
+            &self.workers_cancel,
+            sink,
+            watch,
+            settings,
+        );
     }
 
     /// Applies a new configuration: listeners whose address changed are

@@ -4,7 +4,8 @@
 use super::{DaemonError, WorkerResult};
 use crate::config::Settings;
 use crate::queue::now_ms;
-use crate::sink::{SinkContext, flusher, poller};
+use crate::sink::{SinkContext, flusher, poller, traffic};
+use crate::sources::watch::WatchContext;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::{JoinError, JoinSet};
@@ -16,12 +17,26 @@ pub(super) fn spawn_all(
     tasks: &mut Tasks,
     cancel: &CancellationToken,
     sink: SinkContext,
+    watch: WatchContext,
     settings: Arc<Settings>,
 ) {
+    // One watcher per site with a document root.
+    for site in settings.sites.iter().filter(|s| s.map.root().is_some()) {
+        let (c, w, site) = (cancel.clone(), watch.clone(), site.clone());
+        tasks.spawn(async move {
+            let r = crate::sources::watch::run_site(w, site, c).await;
+            ("watcher", r.map_err(Into::into))
+        });
+    }
     let (c, s) = (cancel.clone(), sink.clone());
     tasks.spawn(async move { ("flusher", flusher::run(s, c).await.map_err(Into::into)) });
     let (c, s) = (cancel.clone(), sink.clone());
     tasks.spawn(async move { ("poller", poller::run(s, c).await.map_err(Into::into)) });
+    let (c, s) = (cancel.clone(), sink.clone());
+    tasks.spawn(async move {
+        traffic::run(s, c).await;
+        ("traffic", Ok(()))
+    });
     let c = cancel.clone();
     tasks.spawn(async move { ("pruner", pruner(sink, settings, c).await) });
 }

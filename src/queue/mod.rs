@@ -3,16 +3,22 @@
 //! become a flush call.
 
 pub mod batcher;
+pub mod file_index;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_index;
 mod sqlite_poll;
 mod sqlite_rows;
 mod sqlite_schema;
 #[cfg(test)]
 mod sqlite_tests;
+mod sqlite_traffic;
+pub mod traffic_store;
 
+pub use file_index::{DynIndexStore, IndexStore};
 pub use model::*;
+pub use traffic_store::{TrafficQuery, TrafficSnapshot, TrafficStore};
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -42,8 +48,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the pipeline asks of its storage. Every write returns only once
 /// it is durable: a source acknowledges after `enqueue` and never before.
+/// Traffic snapshots live in the same store (`TrafficStore`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: TrafficStore + IndexStore + Send + Sync + 'static {
     /// Adds purges in one transaction; a URL already pending for its vhost is
     /// coalesced, not added twice.
     async fn enqueue(&self, items: Vec<NewPurge>) -> StoreResult<EnqueueReport> {
@@ -124,6 +131,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<PurgeRecord>>;
 
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>>;
+
+    /// Per site: the last change enqueued and the last purge confirmed.
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>>;
 
     /// Deletes finished purges and batches older than `before`, and delivery
     /// ids older than `deliveries_before`.

@@ -227,3 +227,11 @@ pub struct BatchRecord {
     pub api_id: Option<String>,
     pub error: Option<String>,
 }
+
+/// Per-site activity for status pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteActivity {
+    pub site: String,
+    pub last_change: Option<Millis>,
+    pub last_confirmed: Option<Millis>,
+}

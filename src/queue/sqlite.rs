@@ -57,7 +57,7 @@ impl SqliteStore {
         })
     }
 
-    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    pub(super) async fn call<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -73,7 +73,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    async fn tx<T, F>(&self, f: F) -> StoreResult<T>
+    pub(super) async fn tx<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
@@ -400,6 +400,23 @@ impl Store for SqliteStore {
     async fn recent_batches(&self, limit: usize) -> StoreResult<Vec<BatchRecord>> {
         self.call(move |c| super::sqlite_poll::recent_batches(c, limit))
             .await
+    }
+
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>> {
+        self.call(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT site, MAX(enqueued_at), MAX(confirmed_at) FROM purges GROUP BY site ORDER BY site",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(SiteActivity {
+                    site: r.get(0)?,
+                    last_change: r.get(1)?,
+                    last_confirmed: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64> {

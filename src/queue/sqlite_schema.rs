@@ -57,6 +57,31 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_received ON deliveries (received_at);
     ALTER TABLE purges ADD COLUMN hold TEXT;
     CREATE INDEX purges_hold ON purges (hold) WHERE hold IS NOT NULL;",
+    // 3: traffic snapshots: the API's raw JSON per vhost and time.
+    "CREATE TABLE traffic_snapshots (
+        id INTEGER PRIMARY KEY,
+        vhost TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX traffic_vhost_time ON traffic_snapshots (vhost, taken_at);
+    CREATE INDEX traffic_time ON traffic_snapshots (taken_at);",
+    // 4: the watcher's file index (see file_index.rs) and which sites have one.
+    "CREATE TABLE file_index (
+        site TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (site, path)
+    );
+    CREATE TABLE file_index_sites (
+        site TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );",
 ];
 
 /// Brings the database to the newest schema. A database from a newer

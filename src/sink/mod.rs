@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod flusher;
 pub mod poller;
+pub mod traffic;
 
 use crate::cloakfusion::Client;
 use crate::config::Settings;

@@ -2,4 +2,5 @@
 //! later, the document-root watcher). Each source only turns outside input
 //! into typed requests; the intake decides what gets queued.
 
+pub mod watch;
 pub mod webhook;

@@ -56,6 +56,8 @@ async fn ready_status_watchdog_and_stopping() {
     let got = listen(UnixDatagram::bind(&path).unwrap());
     let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
     cfg.timeout = "6s".into();
+    // Only the flusher may meet the hung request.
+    cfg.extra = "[traffic]\nenabled = false".into();
     cfg.env = vec![
         ("NOTIFY_SOCKET".into(), path.display().to_string()),
         ("WATCHDOG_USEC".into(), "1000000".into()),

@@ -11,6 +11,15 @@ fn confirmed(n: u64) -> impl FnMut(&serde_json::Value) -> bool {
     move |s| s["queue"]["confirmed"].as_u64() == Some(n)
 }
 
+/// A daemon whose only API calls are the purge pipeline's: the fault
+/// switches used here (`fail_next`, `throttle_next`) hit whichever request
+/// comes next, and a traffic snapshot must not be the one to take it.
+fn purges_only(sim: &edgeflush::simulator::SimHandle) -> DaemonConfig {
+    let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
+    cfg.extra = "[traffic]\nenabled = false".into();
+    cfg
+}
+
 fn flush_requests(
     sim: &edgeflush::simulator::SimHandle,
 ) -> Vec<edgeflush::simulator::RecordedRequest> {
@@ -29,7 +38,7 @@ async fn throttled_then_waits(retry_after: RetryAfter) {
         retry_after_secs: 2,
         ..Faults::default()
     });
-    let d = Daemon::start(&DaemonConfig::new(&sim.base_url(), &sim.token()));
+    let d = Daemon::start(&purges_only(&sim));
     d.purge(json!({"site": "www", "paths": ["a.css"]})).await;
     d.wait_for("1 confirmed", Duration::from_secs(20), confirmed(1))
         .await;
@@ -78,7 +87,7 @@ async fn server_errors_back_off_and_recover() {
         fail_next: 3,
         ..Faults::default()
     });
-    let d = Daemon::start(&DaemonConfig::new(&sim.base_url(), &sim.token()));
+    let d = Daemon::start(&purges_only(&sim));
     d.purge(json!({"site": "www", "paths": ["a.css", "b.css"]}))
         .await;
     d.wait_for("2 confirmed", Duration::from_secs(30), confirmed(2))

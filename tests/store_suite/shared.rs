@@ -217,3 +217,31 @@ async fn an_unreachable_server_is_unavailable_and_the_password_stays_secret() {
         .unwrap();
     assert!(!bad.to_string().contains("hunter2"), "{bad}");
 }
+
+#[tokio::test]
+async fn the_file_index_stays_per_node() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    use super::behaviour_more::file;
+    use edgeflush::queue::file_index::IndexUpdate;
+    let a = pg_node(&db, "web1", 10_000).await;
+    let b = pg_node(&db, "web2", 10_000).await;
+    let a_again = pg_node(&db, "web1", 10_000).await;
+    a.update_index("www", vec![IndexUpdate::Put(file("a.css", 1, 1))])
+        .await
+        .unwrap();
+    b.update_index("www", vec![IndexUpdate::Put(file("b.css", 2, 2))])
+        .await
+        .unwrap();
+    assert_eq!(a.site_files("www").await.unwrap(), ["a.css"]);
+    assert_eq!(b.site_files("www").await.unwrap(), ["b.css"]);
+    assert_eq!(
+        a_again.load_index("www").await.unwrap(),
+        [file("a.css", 1, 1)]
+    );
+    b.update_index("www", vec![IndexUpdate::Remove("a.css".into())])
+        .await
+        .unwrap();
+    assert_eq!(a.site_files("www").await.unwrap(), ["a.css"], "b's removal");
+}

@@ -34,11 +34,13 @@ macro_rules! retry {
     }};
 }
 
+mod index;
 mod lead;
 mod poll;
 mod read;
 mod schema;
 mod store;
+mod traffic;
 mod write;
 
 pub use schema::MIGRATIONS;
@@ -53,8 +55,9 @@ use tokio_postgres::error::SqlState;
 /// How this process appears in the shared store.
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// The node's name, for data that stays per node (the file index): the
-    /// host name by default, since each host has its own disk.
+    /// The node's name, for data that stays per node (the file index):
+    /// `$EDGEFLUSH_NODE` when set (several daemons on one host, each with
+    /// its own roots), else the host name, since each host has its own disk.
     pub node: String,
     /// This process in `batches.owner`: node, pid and a random suffix, so that
     /// a restarted process never mistakes its predecessor's batches for its
@@ -68,7 +71,11 @@ pub struct PgOptions {
 
 impl Default for PgOptions {
     fn default() -> Self {
-        let node = hostname();
+        let node = std::env::var("EDGEFLUSH_NODE")
+            .ok()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(hostname);
         PgOptions {
             owner: format!(
                 "{node}:{}:{:04x}",

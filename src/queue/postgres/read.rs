@@ -5,7 +5,7 @@
 use super::write::Lease;
 use crate::queue::{
     Batch, BatchRecord, BatchState, Millis, Origin, PendingGroup, PurgeItem, PurgeRecord,
-    PurgeState,
+    PurgeState, SiteActivity,
 };
 use deadpool_postgres::GenericClient;
 use std::collections::{BTreeMap, HashMap};
@@ -266,4 +266,22 @@ pub(super) async fn recent_batches<C: GenericClient>(
             })
         })
         .collect()
+}
+
+pub(super) async fn site_activity<C: GenericClient>(c: &C) -> PgResult<Vec<SiteActivity>> {
+    c.query(
+        "SELECT site, MAX(enqueued_at), MAX(confirmed_at) FROM purges
+         GROUP BY site ORDER BY site",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SiteActivity {
+            site: r.try_get(0)?,
+            last_change: r.try_get(1)?,
+            last_confirmed: r.try_get(2)?,
+        })
+    })
+    .collect()
 }

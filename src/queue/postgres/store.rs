@@ -123,6 +123,11 @@ impl Store for PgStore {
         retry!(read::recent_batches(&c, limit))
     }
 
+    async fn site_activity(&self) -> StoreResult<Vec<SiteActivity>> {
+        let c = self.client().await?;
+        retry!(read::site_activity(&c))
+    }
+
     async fn prune(&self, before: Millis, deliveries_before: Millis) -> StoreResult<u64> {
         let mut c = self.client().await?;
         retry!(write::prune(&mut c, before, deliveries_before))

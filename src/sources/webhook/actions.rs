@@ -135,7 +135,7 @@ pub async fn act(
                 ..Default::default()
             };
             if purge_site {
-                site_wide(&s, &mut changes, &mut notes).await;
+                site_wide(st, &s, &mut changes, &mut notes).await;
             }
             let origin = origin(hook, &id);
             let prepared = vec![st.intake.prepare(&s, changes, origin)];
@@ -235,7 +235,7 @@ async fn pushes(
                     ));
                     // What the payload does list is still purged.
                     changes.repo_paths = p.changed.iter().cloned().collect();
-                    site_wide(site, &mut changes, &mut notes).await;
+                    site_wide(st, site, &mut changes, &mut notes).await;
                 }
                 (Some(why), OnIncomplete::Ignore) => {
                     notes.push(format!(
@@ -302,8 +302,26 @@ async fn commit(
     }
 }
 
-/// Every URL of a site: its files under its root, else its `full_purge` list.
-async fn site_wide(site: &Site, changes: &mut ChangeSet, notes: &mut Vec<String>) {
+/// Every URL of a site: its files from the watcher's index when it has one,
+/// else listed from its root, else its `full_purge` list.
+async fn site_wide(
+    st: &WebhookState,
+    site: &Site,
+    changes: &mut ChangeSet,
+    notes: &mut Vec<String>,
+) {
+    let index: &dyn crate::queue::IndexStore = &*st.intake.store;
+    match crate::sources::watch::site_files(index, site.name()).await {
+        Ok(Some(files)) => {
+            changes.paths.extend(files);
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => notes.push(format!(
+            "cannot read the file index of site {}: {e}",
+            site.name()
+        )),
+    }
     if let Some(root) = site.map.root().map(Path::to_path_buf) {
         match tokio::task::spawn_blocking(move || list_files(&root)).await {
             Ok(Ok(files)) => {
