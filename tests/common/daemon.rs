@@ -20,6 +20,7 @@ pub fn free_port() -> u16 {
 /// Builds a config file: the API section pointed at the simulator, one site
 /// `www` for `www.example.com`, short timings so tests run fast. `extra` is
 /// appended verbatim (more sections, or keys of a trailing section).
+#[derive(Clone)]
 pub struct DaemonConfig {
     pub api: String,
     pub token: String,

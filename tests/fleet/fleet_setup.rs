@@ -12,7 +12,7 @@ pub struct Fleet {
     pub nodes: Vec<Daemon>,
     pub sim: SimHandle,
     /// Dropped last: the schema outlives the daemons using it.
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 pub async fn fleet(n: usize, tweak: impl Fn(&mut DaemonConfig)) -> Option<Fleet> {
@@ -21,12 +21,15 @@ pub async fn fleet(n: usize, tweak: impl Fn(&mut DaemonConfig)) -> Option<Fleet>
     let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
     cfg.store = Some(db.url());
     tweak(&mut cfg);
-    let nodes = (0..n).map(|_| Daemon::start(&cfg)).collect();
-    Some(Fleet {
-        nodes,
-        sim,
-        _db: db,
-    })
+    // Each daemon is its own node: its own file index in the shared schema.
+    let nodes = (0..n)
+        .map(|i| {
+            let mut c = cfg.clone();
+            c.env.push(("EDGEFLUSH_NODE".into(), format!("node{i}")));
+            Daemon::start(&c)
+        })
+        .collect();
+    Some(Fleet { nodes, sim, db })
 }
 
 /// What `lead.rs` logs when a node takes the roles that spend the API.
