@@ -124,17 +124,17 @@ pub async fn vhosts_apply(cli: &Cli, settings: &Settings, dry_run: bool) -> CmdR
         return json(&plan);
     }
     for p in &plan {
-        println!(
+        outln!(
             "{} {}: {}",
             p["site"].as_str().unwrap_or(""),
             p["vhost"].as_str().unwrap_or(""),
             p["action"].as_str().unwrap_or("")
         );
         if let Some(w) = p["why"].as_str() {
-            println!("    {w}");
+            outln!("    {w}");
         }
         for ch in p["changes"].as_array().into_iter().flatten() {
-            println!("    {}", ch.as_str().unwrap_or(""));
+            outln!("    {}", ch.as_str().unwrap_or(""));
         }
     }
     Ok(())
@@ -189,14 +189,14 @@ pub async fn flush(
         for r in &report {
             let n = r["urls"].as_array().map_or(0, |a| a.len());
             match r["accepted"].as_bool() {
-                Some(true) => println!(
+                Some(true) => outln!(
                     "accepted: {n} URL(s){}",
                     r["id"]
                         .as_str()
                         .map(|i| format!(" (id {i})"))
                         .unwrap_or_default()
                 ),
-                _ => println!("refused: {n} URL(s): {}", r["error"].as_str().unwrap_or("")),
+                _ => outln!("refused: {n} URL(s): {}", r["error"].as_str().unwrap_or("")),
             }
         }
     }
@@ -265,7 +265,7 @@ async fn wait_done(
         if done >= total {
             if !quiet {
                 eprintln!();
-                println!("all {total} URL(s) purged");
+                outln!("all {total} URL(s) purged");
             }
             return Ok(states);
         }

@@ -67,10 +67,12 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
     }
     items.push(store_check(&settings).await);
     items.extend(watch_checks(&settings));
-    for (what, addr) in [
-        ("server.listen", settings.server.listen),
-        ("server.admin_listen", settings.server.admin_listen),
-    ] {
+    let mut listeners = vec![("server.admin_listen", settings.server.admin_listen)];
+    // The webhook listener is only bound when a hook is configured.
+    if !settings.hooks.is_empty() {
+        listeners.insert(0, ("server.listen", settings.server.listen));
+    }
+    for (what, addr) in listeners {
         let ok = std::net::TcpListener::bind(addr).is_ok();
         items.push(Item {
             check: what.into(),
@@ -104,6 +106,20 @@ fn watch_checks(settings: &Settings) -> Vec<Item> {
         let check = format!("watch {}", site.name());
         let dirs = match count_dirs(root) {
             Ok(n) => n,
+            // The daemon waits for a root that does not exist yet (a server
+            // before its first deploy); say so without failing the start.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let detail = format!(
+                    "{} does not exist yet; it is watched once it does",
+                    root.display()
+                );
+                out.push(Item {
+                    check,
+                    ok: true,
+                    detail,
+                });
+                continue;
+            }
             Err(e) => {
                 out.push(Item {
                     check,
@@ -219,7 +235,7 @@ fn finish(cli: &Cli, items: &[Item]) -> Result<(), Failure> {
         return json(items);
     }
     for i in items {
-        println!(
+        outln!(
             "{} {:<20} {}",
             if i.ok { "ok  " } else { "FAIL" },
             i.check,

@@ -31,7 +31,7 @@ async fn wait_indexed(running: &crate::daemon::Running) -> CmdResult {
     loop {
         if let Ok(s) = running.shared.watch_control.status("demo") {
             if s.rounds >= 1 {
-                println!(
+                outln!(
                     "watcher: {} files indexed under {}",
                     s.indexed_files,
                     s.root.unwrap_or_default()
@@ -121,28 +121,28 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
         .map_err(|e| Failure::failed(e.to_string()))?;
     super::local_cmds::cancel_on_signals(running.cancel.clone());
 
-    println!("edgeflush demo");
-    println!("  simulated Cloakfusion API  {}", sim.base_url());
-    println!("  daemon admin API           http://{}", running.admin_addr);
-    println!("  demo site root             {}", root.display());
-    println!("  config                     {}", cfg_path.display());
-    println!();
-    println!("Purge by hand from another terminal:");
-    println!(
+    outln!("edgeflush demo");
+    outln!("  simulated Cloakfusion API  {}", sim.base_url());
+    outln!("  daemon admin API           http://{}", running.admin_addr);
+    outln!("  demo site root             {}", root.display());
+    outln!("  config                     {}", cfg_path.display());
+    outln!();
+    outln!("Purge by hand from another terminal:");
+    outln!(
         "  cargo run --release -- --config {} purge --site demo /index.html",
         cfg_path.display()
     );
-    println!(
+    outln!(
         "  cargo run --release -- --config {} status",
         cfg_path.display()
     );
-    println!();
+    outln!();
 
-    println!(
+    outln!(
         "Write, change or delete files under {} to see them purged.",
         root.display()
     );
-    println!();
+    outln!();
     wait_indexed(&running).await?;
     // A deploy: two files change on disk; the watcher sees it.
     std::fs::write(
@@ -151,7 +151,7 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     )
     .and_then(|()| std::fs::write(root.join("css/site.css"), "body { font-family: serif }\n"))
     .map_err(|e| Failure::failed(format!("demo deploy: {e}")))?;
-    println!("deploy: index.html and css/site.css rewritten in the demo root");
+    outln!("deploy: index.html and css/site.css rewritten in the demo root");
 
     let result = narrate(&running, &sim, once).await;
     running.cancel.cancel();
@@ -189,7 +189,7 @@ async fn narrate(
                 }
                 _ => String::new(),
             };
-            println!("  api <- {} {} {what} -> {}", r.method, r.path, r.status);
+            outln!("  api <- {} {} {what} -> {}", r.method, r.path, r.status);
         }
         seen_requests = reqs.len();
         let batches = running
@@ -205,16 +205,16 @@ async fn narrate(
             batch_states.insert(b.id, b.state);
             match b.state {
                 BatchState::Sending => {
-                    println!("batch {}: {} URLs for {} sending", b.id, b.size, b.vhost)
+                    outln!("batch {}: {} URLs for {} sending", b.id, b.size, b.vhost)
                 }
-                BatchState::Flushed => println!(
+                BatchState::Flushed => outln!(
                     "batch {}: flush accepted by the API (id {})",
                     b.id,
                     b.api_id.as_deref().unwrap_or("-")
                 ),
                 BatchState::Done => {
                     let ms = b.finished_at.unwrap_or(0) - b.created_at;
-                    println!(
+                    outln!(
                         "batch {}: confirmed through flushstatus, {:.1}s after it was sent",
                         b.id,
                         ms as f64 / 1000.0
@@ -226,7 +226,7 @@ async fn narrate(
                             .counts()
                             .await
                             .map_err(|e| Failure::failed(e.to_string()))?;
-                        println!(
+                        outln!(
                             "queue: {} confirmed, {} failed",
                             counts[&PurgeState::Confirmed],
                             counts[&PurgeState::Failed]

@@ -150,12 +150,14 @@ pub async fn purge(cli: &Cli, settings: &Settings, site: &str, targets: &[String
     if cli.json {
         json(&v)?;
     } else {
-        println!(
+        outln!(
             "queued {} URL(s) for site {} ({} already pending)",
-            v["queued"], site, v["coalesced"]
+            v["queued"],
+            site,
+            v["coalesced"]
         );
         for r in v["refused"].as_array().into_iter().flatten() {
-            println!("  refused: {}", r.as_str().unwrap_or(""));
+            outln!("  refused: {}", r.as_str().unwrap_or(""));
         }
     }
     // Like `map`: a target that was not queued is a failure scripts must see.
@@ -174,9 +176,9 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
     if cli.json {
         return json(&v);
     }
-    println!("queue:");
+    outln!("queue:");
     for (k, n) in v["queue"].as_object().into_iter().flatten() {
-        println!("  {k:<12} {n}");
+        outln!("  {k:<12} {n}");
     }
     let rows: Vec<Vec<String>> = v["batches"]
         .as_array()
@@ -193,7 +195,7 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
             ]
         })
         .collect();
-    println!("\nrecent batches:");
+    outln!("\nrecent batches:");
     table(
         &["ID", "VHOST", "STATE", "URLS", "RETRIES", "LAST ERROR"],
         &rows,
@@ -210,7 +212,7 @@ pub async fn status(cli: &Cli, settings: &Settings, limit: usize) -> CmdResult {
         })
         .collect();
     if !dead.is_empty() {
-        println!("\ndead letters:");
+        outln!("\ndead letters:");
         table(&["URL", "REASON"], &dead);
     }
     Ok(())

@@ -2,6 +2,15 @@
 //! default and JSON with `--json`; exit codes are 0 ok, 1 failure, 2 usage or
 //! configuration.
 
+/// `println!` that does not panic when stdout is closed early
+/// (`edgeflush status | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod api_cmds;
 mod check;
 mod demo;
@@ -186,8 +195,11 @@ pub fn init_logging(level: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    // No colour codes in the journal or a log file.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         b.json().flatten_event(true).try_init()

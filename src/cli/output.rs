@@ -6,7 +6,7 @@ use serde::Serialize;
 pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Failure::failed(format!("cannot encode output: {e}")))?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 
@@ -26,7 +26,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .enumerate()
             .map(|(i, c)| format!("{:width$}", c, width = w.get(i).copied().unwrap_or(0)))
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        outln!("{}", parts.join("  ").trim_end());
     };
     line(header.iter().map(|s| s.to_string()).collect());
     for r in rows {

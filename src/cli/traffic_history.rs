@@ -50,10 +50,10 @@ fn cell(v: &Value) -> String {
 fn print_series(v: &Value) {
     let snaps: Vec<&Value> = v["snapshots"].as_array().into_iter().flatten().collect();
     if v["enabled"] == Value::Bool(false) {
-        println!("traffic snapshots are off (traffic.enabled = false)");
+        outln!("traffic snapshots are off (traffic.enabled = false)");
     }
     if snaps.is_empty() {
-        println!("no traffic snapshot stored yet");
+        outln!("no traffic snapshot stored yet");
         return;
     }
     // Vhosts in the order the daemon lists them, then any others stored.
@@ -81,7 +81,7 @@ fn print_series(v: &Value) {
             .map(|(k, _)| k.as_str())
             .collect();
         let shown: Vec<&str> = fields.iter().copied().take(MAX_COLUMNS).collect();
-        println!("{vhost} ({} snapshot(s))", own.len());
+        outln!("{vhost} ({} snapshot(s))", own.len());
         let mut header = vec!["TIME"];
         header.extend(shown.iter().copied());
         let rows: Vec<Vec<String>> = own
@@ -94,14 +94,14 @@ fn print_series(v: &Value) {
             .collect();
         table(&header, &rows);
         if fields.len() > shown.len() {
-            println!(
+            outln!(
                 "  ({} more field(s); see --json)",
                 fields.len() - shown.len()
             );
         }
-        println!();
+        outln!();
     }
     if v["truncated"] == Value::Bool(true) {
-        println!("(older snapshots left out; raise --limit or narrow --since)");
+        outln!("(older snapshots left out; raise --limit or narrow --since)");
     }
 }

@@ -93,7 +93,9 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
         reason: e.to_string(),
     })?;
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    // systemd hands credentials over in a private, service-only directory and
+    // grants access with an ACL, which shows as group bits (0440): trust it.
+    if mode & 0o077 != 0 && !in_credentials_dir(path) {
         return Err(SecretError::TooOpen {
             path: path.to_path_buf(),
             mode,
@@ -110,6 +112,16 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
         });
     }
     Ok(Secret::new(value))
+}
+
+fn in_credentials_dir(path: &Path) -> bool {
+    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+        return false;
+    };
+    match (std::fs::canonicalize(&dir), std::fs::canonicalize(path)) {
+        (Ok(d), Ok(p)) => p.starts_with(d),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

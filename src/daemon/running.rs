@@ -124,6 +124,8 @@ impl Running {
         let (admin_moved, hooks_moved) = (
             new.server.admin_listen != old.server.admin_listen,
             new.server.listen != old.server.listen
+                // A renewed certificate at the same path is read again.
+                || new.server.tls.is_some()
                 || new.server.tls != old.server.tls
                 || new.hooks.is_empty() != old.hooks.is_empty(),
         );

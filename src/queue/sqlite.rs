@@ -186,8 +186,10 @@ impl Store for SqliteStore {
         self.tx(move |tx| {
             let ids: Vec<i64> = {
                 let mut st = tx.prepare_cached(
+                    // Ordered along the (state, vhost, not_before) index: no
+                    // sort of the whole backlog for each batch.
                     "SELECT id FROM purges WHERE state = 'pending' AND vhost = ?1
-                     AND not_before <= ?2 ORDER BY id LIMIT ?3",
+                     AND not_before <= ?2 ORDER BY not_before, id LIMIT ?3",
                 )?;
                 st.query_map(params![vhost, now, max as i64], |r| r.get(0))?
                     .collect::<rusqlite::Result<_>>()?
@@ -195,18 +197,7 @@ impl Store for SqliteStore {
             if ids.is_empty() {
                 return Ok(None);
             }
-            tx.execute(
-                &format!(
-                    "UPDATE purges SET attempts = attempts + 1 WHERE state = 'pending'
-                     AND vhost = ?1 AND id IN ({})",
-                    ids.iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                [&vhost],
-            )?;
-            let id = new_batch(tx, &vhost, 0, now, &ids)?;
+            let id = new_batch(tx, &vhost, 0, now, &ids, true)?;
             batch_by_id(tx, id)
         })
         .await
@@ -285,8 +276,8 @@ impl Store for SqliteStore {
             }
             let ids: Vec<i64> = b.items.iter().map(|i| i.id).collect();
             let (left, right) = ids.split_at(ids.len() / 2);
-            let l = new_batch(tx, &b.vhost, b.attempts, now, left)?;
-            let r = new_batch(tx, &b.vhost, b.attempts, now, right)?;
+            let l = new_batch(tx, &b.vhost, b.attempts, now, left, false)?;
+            let r = new_batch(tx, &b.vhost, b.attempts, now, right, false)?;
             tx.execute("DELETE FROM batches WHERE id = ?1", [batch])?;
             let mut out = Vec::new();
             for id in [l, r] {

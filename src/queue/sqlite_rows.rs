@@ -63,6 +63,7 @@ pub(super) fn new_batch(
     attempts: u32,
     now: Millis,
     ids: &[i64],
+    count_attempt: bool,
 ) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO batches (vhost, state, size, attempts, created_at, next_attempt_at)
@@ -71,10 +72,11 @@ pub(super) fn new_batch(
     )?;
     let id = tx.last_insert_rowid();
     let mut up = tx.prepare_cached(
-        "UPDATE purges SET state = 'sent', batch_id = ?1, updated_at = ?2 WHERE id = ?3",
+        "UPDATE purges SET state = 'sent', batch_id = ?1, updated_at = ?2,
+         attempts = attempts + ?4 WHERE id = ?3",
     )?;
     for pid in ids {
-        up.execute(params![id, now, pid])?;
+        up.execute(params![id, now, pid, i64::from(count_attempt)])?;
     }
     Ok(id)
 }

@@ -56,26 +56,22 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), Store
         let groups = cx.store.pending_groups(now_ms()).await?;
         let (due, wake) = policy.decide(&groups, now_ms());
         next = min_opt(next, wake);
-        'vhosts: for vhost in due {
-            // Full batches first, then the remainder: the policy said it is due.
-            loop {
+        'vhosts: for d in due {
+            let batches = d.full_batches + u64::from(d.remainder);
+            for _ in 0..batches {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
                 let Some(b) = cx
                     .store
-                    .claim_batch(&vhost, policy.max_urls, now_ms())
+                    .claim_batch(&d.vhost, policy.max_urls, now_ms())
                     .await?
                 else {
                     break;
                 };
-                let full = b.items.len() >= policy.max_urls;
                 if let Some(p) = send(&cx, b).await? {
                     paused_until = Some(p);
                     break 'vhosts;
-                }
-                if !full {
-                    break;
                 }
             }
         }

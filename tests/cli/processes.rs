@@ -103,7 +103,8 @@ async fn demo_once_confirms_a_batch_and_cleans_up() {
     c.args(["demo", "--once"]).env("TMPDIR", tmp.dir.path());
     let out = run(c).await;
     out.expect_code(0)
-        .says("deploy: 3 files changed -> ")
+        .says("watcher: 3 files indexed")
+        .says("deploy: index.html and css/site.css rewritten")
         .says("api <- POST /api/v1/flush/")
         .says("confirmed through flushstatus");
     let summary = out

@@ -180,6 +180,7 @@ pub fn set_mode(p: &Path, mode: u32) {
 /// `extra` is appended verbatim.
 pub fn api_config(fx: &Fixture, api: &str, token: &str, extra: &str) -> PathBuf {
     fx.secret("token", token, 0o600);
+    std::fs::create_dir_all(fx.dir.path().join("public")).expect("public dir");
     let d = fx.dir.path().display();
     fx.config(&format!(
         r#"[cloakfusion]
