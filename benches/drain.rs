@@ -46,6 +46,7 @@ async fn fill(store: &SqliteStore, n: usize) -> Result<(), BenchError> {
             path: format!("/assets/{i}.js"),
             origin: Origin::new("bench", "drain"),
             not_before: 0,
+            hold: None,
         })
         .collect();
     for c in all.chunks(10_000) {

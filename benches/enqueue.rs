@@ -94,6 +94,7 @@ fn purge(i: usize) -> NewPurge {
         path: format!("/assets/{i}.js"),
         origin: Origin::new("bench", "enqueue"),
         not_before: 0,
+        hold: None,
     }
 }
 
