@@ -65,7 +65,7 @@ pub async fn run(cli: &Cli, online: bool) -> CmdResult {
     if settings.cloakfusion.token.is_none() {
         items.last_mut().into_iter().for_each(|i| i.ok = false);
     }
-    items.push(store_check(&settings));
+    items.push(store_check(&settings).await);
     items.extend(watch_checks(&settings));
     let mut listeners = vec![("server.admin_listen", settings.server.admin_listen)];
     // The webhook listener is only bound when a hook is configured.
@@ -162,16 +162,19 @@ fn count_dirs(root: &std::path::Path) -> std::io::Result<u64> {
     Ok(n)
 }
 
-fn store_check(settings: &Settings) -> Item {
+async fn store_check(settings: &Settings) -> Item {
     let (ok, detail) = match &settings.store.backend {
         StoreBackend::Sqlite(p) => match crate::queue::sqlite::SqliteStore::open(p) {
             Ok(_) => (true, format!("{} opens and is writable", p.display())),
             Err(e) => (false, format!("{}: {e}", p.display())),
         },
-        StoreBackend::Postgres(_) => (
-            false,
-            "the PostgreSQL store is not available in this build yet".into(),
-        ),
+        StoreBackend::Postgres(_) => match crate::daemon::open_store(settings).await {
+            Ok(store) => match store.probe().await {
+                Ok(()) => (true, "store.url (PostgreSQL) opens and is writable".into()),
+                Err(e) => (false, format!("store.url (PostgreSQL): {e}")),
+            },
+            Err(e) => (false, format!("store.url (PostgreSQL): {e}")),
+        },
     };
     Item {
         check: "store".into(),

@@ -18,6 +18,7 @@ use crate::config::{LiveSettings, Settings, StoreBackend};
 use crate::health::Health;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::queue::postgres::PgStore;
 use crate::queue::sqlite::SqliteStore;
 use crate::queue::{DynStore, StoreError};
 use crate::sink::SinkContext;
@@ -35,8 +36,6 @@ pub enum DaemonError {
     Client(#[from] ApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the PostgreSQL store is not available in this build yet; use store.path (SQLite)")]
-    PostgresUnsupported,
     #[error(transparent)]
     Admin(#[from] admin::AdminError),
     #[error(transparent)]
@@ -51,10 +50,21 @@ pub enum DaemonError {
 
 pub type WorkerResult = Result<(), DaemonError>;
 
-pub fn open_store(settings: &Settings) -> Result<DynStore, DaemonError> {
+/// Opens the configured store: SQLite on the blocking pool (its open does
+/// file I/O), PostgreSQL with connect, migrations and the lease heartbeat.
+pub async fn open_store(settings: &Settings) -> Result<DynStore, DaemonError> {
     match &settings.store.backend {
-        StoreBackend::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-        StoreBackend::Postgres(_) => Err(DaemonError::PostgresUnsupported),
+        StoreBackend::Sqlite(path) => {
+            let path = path.clone();
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                .await
+                .map_err(|e| DaemonError::Worker {
+                    name: "store",
+                    reason: e.to_string(),
+                })??;
+            Ok(Arc::new(store))
+        }
+        StoreBackend::Postgres(url) => Ok(Arc::new(PgStore::connect(url.expose()).await?)),
     }
 }
 
@@ -91,13 +101,7 @@ pub struct Shared {
 
 impl Shared {
     pub async fn open(settings: Arc<Settings>) -> Result<Shared, DaemonError> {
-        let s2 = settings.clone();
-        let store = tokio::task::spawn_blocking(move || open_store(&s2))
-            .await
-            .map_err(|e| DaemonError::Worker {
-                name: "store",
-                reason: e.to_string(),
-            })??;
+        let store = open_store(&settings).await?;
         let metrics = Metrics::new();
         let watch_metrics = WatchMetrics::register(&metrics.registry)
             .map_err(|e| DaemonError::Metrics(e.to_string()))?;

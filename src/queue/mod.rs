@@ -5,6 +5,7 @@
 pub mod batcher;
 pub mod file_index;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_index;
 mod sqlite_poll;

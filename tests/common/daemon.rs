@@ -20,6 +20,7 @@ pub fn free_port() -> u16 {
 /// Builds a config file: the API section pointed at the simulator, one site
 /// `www` for `www.example.com`, short timings so tests run fast. `extra` is
 /// appended verbatim (more sections, or keys of a trailing section).
+#[derive(Clone)]
 pub struct DaemonConfig {
     pub api: String,
     pub token: String,
@@ -33,6 +34,11 @@ pub struct DaemonConfig {
     pub env: Vec<(String, String)>,
     /// cloakfusion.timeout.
     pub timeout: String,
+    /// `[store] url = ...` (PostgreSQL) instead of a SQLite file in the
+    /// daemon's folder.
+    pub store: Option<String>,
+    /// cloakfusion.max_requests_per_minute (0: unlimited).
+    pub max_requests_per_minute: u32,
 }
 
 impl DaemonConfig {
@@ -48,6 +54,8 @@ impl DaemonConfig {
             status: "initial_interval = \"100ms\"\nmax_interval = \"500ms\"".into(),
             env: Vec::new(),
             timeout: "2s".into(),
+            store: None,
+            max_requests_per_minute: 0,
         }
     }
 
@@ -57,7 +65,7 @@ impl DaemonConfig {
 base_url = "{api}"
 token_file = "{dir}/token"
 timeout = "{timeout}"
-max_requests_per_minute = 0
+max_requests_per_minute = {rpm}
 auth_retry = "500ms"
 max_backoff = "2s"
 {cf}
@@ -69,7 +77,7 @@ shutdown_timeout = "5s"
 {server}
 
 [store]
-path = "{dir}/edgeflush.db"
+{store}
 
 [batch]
 {batch}
@@ -97,6 +105,11 @@ root = "{dir}/public"
             status = self.status,
             site = self.site_extra,
             extra = self.extra,
+            rpm = self.max_requests_per_minute,
+            store = match &self.store {
+                Some(url) => format!("url = \"{url}\""),
+                None => format!("path = \"{}/edgeflush.db\"", dir.display()),
+            },
         )
     }
 }

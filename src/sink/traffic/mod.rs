@@ -75,6 +75,12 @@ pub async fn run(cx: SinkContext, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep_until(at) => {}
         }
+        // In a fleet one node takes the snapshots, so that they are stored
+        // once and spend the shared API budget once.
+        if !matches!(cx.store.lead("traffic").await, Ok(true)) {
+            plan.done(slot, Instant::now());
+            continue;
+        }
         // A snapshot has no side effect on the API: dropping it mid-call at
         // shutdown loses nothing.
         let result = tokio::select! {
