@@ -109,7 +109,7 @@ async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
     let drain = drain_started.elapsed().as_secs_f64();
     let peak_kb = crate::proc_kb(pid, "VmHWM");
 
-    let t = tally.lock().unwrap();
+    let t = std::mem::take(&mut *tally.lock().unwrap());
     let offered_per_s = t.accepted_urls as f64 / secs as f64;
     let drained_per_s = flushed_during_flood as f64 / secs as f64;
     eprintln!(
@@ -132,7 +132,11 @@ async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
     // the last 2xx request that named it.
     let mut last_flush: HashMap<String, u64> = HashMap::new();
     for f in sim.state().flushes() {
-        let at = f.requested_at.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let at = f
+            .requested_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let e = last_flush.entry(f.url).or_default();
         *e = (*e).max(at);
     }
@@ -144,5 +148,10 @@ async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
             other => lost.push(format!("{url} acked at {sent}, last flushed {other:?}")),
         }
     }
-    assert!(lost.is_empty(), "{} acknowledged URLs lost: {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged URLs lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }
