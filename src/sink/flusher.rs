@@ -15,6 +15,14 @@ pub const AUTH: &str = "api_auth";
 pub const API_CONFIG: &str = "api_endpoint";
 
 pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), StoreError> {
+    super::retry_store_errors("flusher", &cx, &cancel, || {
+        run_once(cx.clone(), cancel.clone())
+    })
+    .await
+}
+
+/// The worker loop; returns on cancellation or on the first store error.
+async fn run_once(cx: SinkContext, cancel: CancellationToken) -> Result<(), StoreError> {
     let mut paused_until: Option<Millis> = None;
     loop {
         if cancel.is_cancelled() {

@@ -10,9 +10,12 @@ use crate::cloakfusion::Client;
 use crate::config::Settings;
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::queue::DynStore;
+use crate::queue::{DynStore, StoreError};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// What both workers need. Cheap to clone.
 #[derive(Clone)]
@@ -35,6 +38,35 @@ impl SinkContext {
         backoff::Backoff {
             base: std::time::Duration::from_secs(1),
             max: self.settings.cloakfusion.max_backoff,
+        }
+    }
+}
+
+/// Runs a worker loop again after a store error a later attempt may not
+/// meet (disk full, database locked): the daemon stays up and keeps
+/// answering 503 instead of exiting and refusing connections. Work whose
+/// outcome could not be recorded stays in the store and is redone.
+pub async fn retry_store_errors<F, Fut>(
+    name: &'static str,
+    cx: &SinkContext,
+    cancel: &CancellationToken,
+    mut worker: F,
+) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    loop {
+        match worker().await {
+            Err(e) if e.is_retryable() => {
+                tracing::error!(worker = name, error = %e, "store write failed; retrying in 1s");
+                cx.watchdog.pet(name);
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(1).min(cx.watchdog.max_idle())) => {}
+                }
+            }
+            other => return other,
         }
     }
 }

@@ -11,6 +11,14 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(cx: SinkContext, cancel: CancellationToken) -> Result<(), StoreError> {
+    super::retry_store_errors("poller", &cx, &cancel, || {
+        run_once(cx.clone(), cancel.clone())
+    })
+    .await
+}
+
+/// The worker loop; returns on cancellation or on the first store error.
+async fn run_once(cx: SinkContext, cancel: CancellationToken) -> Result<(), StoreError> {
     loop {
         if cancel.is_cancelled() {
             return Ok(());

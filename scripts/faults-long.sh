@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Long profile of the fault suites (issue 9): 20 kill -9 rounds, the API-fault
+# run at the default 120 requests/minute, a 30 s purge flood, the full disk.
+# Prints each suite's figures ([crashes] [api] [floods] [disk] lines).
+# Replay a run's random choices with EDGEFLUSH_FAULTS_SEED=<printed seed>.
+# The disk suite mounts a tmpfs and needs root; it says SKIPPED otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export EDGEFLUSH_FAULTS=long
+exec cargo test --test faults -- --nocapture --test-threads=1 "$@"

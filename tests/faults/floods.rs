@@ -1,0 +1,157 @@
+//! A flood of admin purges, offered far faster than the API budget lets the
+//! queue drain. The daemon has no admission limit today: SQLite takes every
+//! purge, so the flood is answered 202 (503 only if the store fails). The
+//! suite measures the acceptance rate and the daemon's peak memory, bounds
+//! the memory, and proves that nothing answered 2xx is lost: each URL's last
+//! flush at the API comes after the last acknowledged request naming it.
+
+use crate::common::daemon::{Daemon, DaemonConfig};
+use crate::common::sim;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Distinct paths the flood draws from; repeats coalesce in the queue.
+const UNIVERSE: usize = 3000;
+const PER_REQUEST: usize = 50;
+const CLIENTS: usize = 16;
+/// Requests a minute the daemon may send to the API: with 100 URLs a flush
+/// the queue drains at most ~1,000 URLs/s (less the status polls).
+const PER_MINUTE: u32 = 600;
+/// Peak resident memory the daemon must stay under (VmHWM).
+const MEMORY_BOUND_KB: u64 = 128 * 1024;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Path -> send time of the last request naming it that got a 2xx.
+    acked: HashMap<String, u64>,
+    accepted: usize,
+    accepted_urls: usize,
+    refused_503: usize,
+    max_latency: Duration,
+}
+
+#[tokio::test]
+async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
+    let secs = if crate::long() { 30 } else { 3 };
+    let mut seed_rng = crate::rng("floods");
+    let sim = sim().await;
+    let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
+    cfg.extra = "[traffic]\nenabled = false".into();
+    cfg.env = vec![(
+        "EDGEFLUSH__CLOAKFUSION__MAX_REQUESTS_PER_MINUTE".into(),
+        PER_MINUTE.to_string(),
+    )];
+    let d = Daemon::start(&cfg);
+    let pid = d.pid().unwrap();
+    let idle_kb = crate::proc_kb(pid, "VmHWM");
+
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (tally, http) = (tally.clone(), http.clone());
+        let url = d.admin("/api/purge");
+        let mut rng = StdRng::seed_from_u64(seed_rng.random());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let paths: Vec<String> = (0..PER_REQUEST)
+                    .map(|_| format!("flood/{}.html", rng.random_range(0..UNIVERSE)))
+                    .collect();
+                let (sent, t0) = (now_ms(), Instant::now());
+                let r = http
+                    .post(&url)
+                    .json(&json!({"site": "www", "paths": paths}))
+                    .send()
+                    .await
+                    .expect("the daemon answers every request");
+                let latency = t0.elapsed();
+                let mut t = tally.lock().unwrap();
+                t.max_latency = t.max_latency.max(latency);
+                match r.status().as_u16() {
+                    202 => {
+                        t.accepted += 1;
+                        t.accepted_urls += paths.len();
+                        for p in paths {
+                            t.acked.insert(p, sent);
+                        }
+                    }
+                    503 => t.refused_503 += 1,
+                    s => panic!("purge answered {s}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let flood_kb = crate::proc_kb(pid, "VmHWM");
+    let drain_started = Instant::now();
+    let flushed_during_flood = sim.state().flushed_urls().len();
+    d.wait_for("the queue drained", Duration::from_secs(120), |s| {
+        let q = &s["queue"];
+        ["pending", "sent", "flushed"]
+            .iter()
+            .all(|k| q[*k].as_u64().unwrap_or(0) == 0)
+    })
+    .await;
+    let drain = drain_started.elapsed().as_secs_f64();
+    let peak_kb = crate::proc_kb(pid, "VmHWM");
+
+    let t = std::mem::take(&mut *tally.lock().unwrap());
+    let offered_per_s = t.accepted_urls as f64 / secs as f64;
+    let drained_per_s = flushed_during_flood as f64 / secs as f64;
+    eprintln!(
+        "[floods] {secs}s, {CLIENTS} clients: {} purges accepted ({offered_per_s:.0} URLs/s offered, {:.1}x the {drained_per_s:.0} URLs/s flushed meanwhile), {} answered 503, slowest answer {:?}; drained in {drain:.1}s; VmHWM idle {idle_kb} kB, after flood {flood_kb} kB, peak {peak_kb} kB",
+        t.accepted,
+        offered_per_s / drained_per_s.max(1.0),
+        t.refused_503,
+        t.max_latency,
+    );
+    assert!(t.accepted > 0);
+    assert!(
+        peak_kb < MEMORY_BOUND_KB,
+        "daemon peak memory {peak_kb} kB over the {MEMORY_BOUND_KB} kB bound"
+    );
+    let s = d.status().await;
+    assert_eq!(s["queue"]["failed"].as_u64().unwrap_or(0), 0, "{s}");
+    assert_eq!(s["queue"]["unconfirmed"].as_u64().unwrap_or(0), 0, "{s}");
+
+    // Nothing acknowledged is lost: each path's last flush is no older than
+    // the last 2xx request that named it.
+    let mut last_flush: HashMap<String, u64> = HashMap::new();
+    for f in sim.state().flushes() {
+        let at = f
+            .requested_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let e = last_flush.entry(f.url).or_default();
+        *e = (*e).max(at);
+    }
+    let mut lost = Vec::new();
+    for (path, sent) in &t.acked {
+        let url = format!("https://www.example.com/{path}");
+        match last_flush.get(&url) {
+            Some(at) if *at >= *sent => {}
+            other => lost.push(format!("{url} acked at {sent}, last flushed {other:?}")),
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged URLs lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+}
