@@ -68,10 +68,7 @@ async fn store_bench(name: &str, stores: Vec<DynStore>) {
         }
         n
     });
-    let claimed: usize = futures_util::future::join_all(claimers)
-        .await
-        .iter()
-        .sum();
+    let claimed: usize = futures_util::future::join_all(claimers).await.iter().sum();
     let claim = t.elapsed();
     assert_eq!(claimed, N);
     println!(
@@ -171,11 +168,17 @@ fn main() {
         };
         store_bench("PostgreSQL", vec![pg_store(&db).await]).await;
         let db3 = TestDb::create().await.unwrap();
-        let three = vec![pg_store(&db3).await, pg_store(&db3).await, pg_store(&db3).await];
+        let three = vec![
+            pg_store(&db3).await,
+            pg_store(&db3).await,
+            pg_store(&db3).await,
+        ];
         store_bench("PostgreSQL, 3 nodes", three).await;
 
         println!("\n## API calls for a {N}-file deploy (max_urls_per_flush = 100: minimum 100)\n");
-        println!("| nodes | arrival | flush calls | ratio | URLs flushed | flushstatus calls | seconds |");
+        println!(
+            "| nodes | arrival | flush calls | ratio | URLs flushed | flushstatus calls | seconds |"
+        );
         println!("|---|---|---|---|---|---|---|");
         for (nodes, stagger) in [
             (1, Duration::ZERO),
