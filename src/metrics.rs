@@ -33,6 +33,9 @@ pub struct Metrics {
     pub traffic: GaugeVec,
     pub last_traffic_snapshot: Gauge,
     pub traffic_snapshot_failures: IntCounterVec,
+    pub verify_urls: IntCounterVec,
+    pub verify_fresh: HistogramVec,
+    pub verify_reflushes: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -191,7 +194,7 @@ impl Metrics {
                 "edgeflush_purge_completion_seconds",
                 "Time from enqueue to confirmed by flushstatus, per vhost.",
                 &["vhost"],
-                secs,
+                secs.clone(),
             ),
             dead_letters: counter(
                 &r,
@@ -229,6 +232,25 @@ impl Metrics {
                 "edgeflush_traffic_snapshot_failures_total",
                 "Traffic snapshots not taken or not stored, by vhost.",
                 &["vhost"],
+            ),
+            verify_urls: counter(
+                &r,
+                "edgeflush_verify_urls_total",
+                "Confirmed URLs checked at the edge, by site and outcome (fresh, stale, unknown; skipped when the verifier was full).",
+                &["site", "outcome"],
+            ),
+            verify_fresh: histogram(
+                &r,
+                "edgeflush_verify_fresh_seconds",
+                "Time from enqueue to the edge verified serving the new content, per vhost.",
+                &["vhost"],
+                secs,
+            ),
+            verify_reflushes: counter(
+                &r,
+                "edgeflush_verify_reflushes_total",
+                "URLs flushed again because the edge still served stale content after a confirmed purge.",
+                &["site"],
             ),
             registry: r,
             build_info,

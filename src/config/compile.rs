@@ -311,12 +311,19 @@ fn compile_sites(raw: &[RawSite], cx: &mut Ctx<'_>) -> Vec<Arc<Site>> {
                 format!("vhost {:?} is used by two sites", rs.vhost),
             );
         }
+        let verify = super::verify::compile(
+            rs.verify.as_ref(),
+            rs.origin_url.as_deref(),
+            &format!("site[{i}].verify"),
+            |k, m| cx.push(&k, m),
+        );
         match SiteMap::compile(rs, i) {
             Ok(map) => out.push(Arc::new(Site {
                 map,
                 origin_url: rs.origin_url.clone(),
                 display_name: rs.display_name.clone().unwrap_or_else(|| rs.name.clone()),
                 properties: rs.properties.clone(),
+                verify,
             })),
             Err(errs) => {
                 for e in errs {

@@ -10,6 +10,7 @@ pub mod secret;
 pub mod settings;
 mod traffic;
 pub mod units;
+mod verify;
 mod watch;
 
 pub use live::LiveSettings;

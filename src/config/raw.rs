@@ -141,6 +141,32 @@ pub struct RawSite {
     pub origin_url: Option<String>,
     pub display_name: Option<String>,
     pub properties: Option<RawProperties>,
+    /// `[site.verify]`: check at the edge that confirmed purges serve the new file.
+    pub verify: Option<RawVerify>,
+}
+
+/// `[site.verify]`, see `config/edgeflush.toml`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVerify {
+    pub enabled: Option<bool>,
+    pub via: Option<String>,
+    pub origin: Option<String>,
+    pub sample: Option<RawSample>,
+    pub max_reflush: Option<u32>,
+    pub method: Option<String>,
+    pub delay: Option<String>,
+    pub timeout: Option<String>,
+    pub concurrency: Option<usize>,
+    pub max_requests_per_second: Option<u32>,
+}
+
+/// `sample = "all"` or `sample = 10` (an environment variable gives "10").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawSample {
+    Count(u64),
+    Word(String),
 }
 
 /// `[[site.rule]]`: a glob over site-relative paths and the URL templates it yields.

@@ -105,6 +105,8 @@ pub struct Site {
     pub origin_url: Option<String>,
     pub display_name: String,
     pub properties: Option<RawProperties>,
+    /// Edge verification; None when off.
+    pub verify: Option<VerifySettings>,
 }
 
 impl Site {
@@ -119,4 +121,5 @@ impl Site {
 
 pub use super::hooks::{HookSettings, OnIncomplete};
 pub use super::traffic::TrafficSettings;
+pub use super::verify::{VerifyMethod, VerifySettings, Via};
 pub use super::watch::WatchSettings;

@@ -143,6 +143,7 @@ impl Shared {
             flush_wake: self.intake.flush_wake.clone(),
             poll_wake: self.poll_wake.clone(),
             watchdog: self.watchdog.clone(),
+            verify: None,
         }
     }
 }

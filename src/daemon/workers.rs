@@ -4,7 +4,7 @@
 use super::{DaemonError, WorkerResult};
 use crate::config::Settings;
 use crate::queue::now_ms;
-use crate::sink::{SinkContext, flusher, poller, traffic};
+use crate::sink::{SinkContext, flusher, poller, traffic, verify};
 use crate::sources::watch::WatchContext;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +16,21 @@ pub(super) type Tasks = JoinSet<(&'static str, WorkerResult)>;
 pub(super) fn spawn_all(
     tasks: &mut Tasks,
     cancel: &CancellationToken,
-    sink: SinkContext,
+    mut sink: SinkContext,
     watch: WatchContext,
     settings: Arc<Settings>,
 ) {
+    // The verifier first, so the poller it listens to holds its queue.
+    if let Some((queue, worker)) = verify::VerifyQueue::channel(&settings, &sink.metrics) {
+        sink.verify = Some(queue);
+        let (c, s) = (cancel.clone(), sink.clone());
+        tasks.spawn(async move {
+            (
+                "verifier",
+                verify::run(s, worker, c).await.map_err(Into::into),
+            )
+        });
+    }
     // One watcher per site with a document root.
     for site in settings.sites.iter().filter(|s| s.map.root().is_some()) {
         let (c, w, site) = (cancel.clone(), watch.clone(), site.clone());

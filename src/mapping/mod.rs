@@ -9,6 +9,7 @@ mod encode;
 mod fs;
 mod map;
 mod relpath;
+mod reverse;
 mod template;
 #[cfg(test)]
 mod testutil;

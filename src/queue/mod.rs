@@ -105,6 +105,16 @@ pub trait Store: TrafficStore + IndexStore + Send + Sync + 'static {
     /// Dead-letters every purge of a batch (a URL the API refuses).
     async fn dead_letter_batch(&self, batch: i64, reason: &str, now: Millis) -> StoreResult<()>;
 
+    /// Dead-letters one confirmed purge with `reason` (the edge still serves
+    /// it stale after every re-flush verification allows). False when the
+    /// row is no longer confirmed or was pruned.
+    async fn dead_letter_confirmed(
+        &self,
+        purge: i64,
+        reason: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
+
     /// Flushed batches whose next poll is due.
     async fn due_polls(&self, now: Millis) -> StoreResult<Vec<Batch>>;
 

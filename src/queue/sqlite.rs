@@ -307,6 +307,12 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn dead_letter_confirmed(&self, id: i64, reason: &str, now: Millis) -> StoreResult<bool> {
+        let reason = reason.to_string();
+        self.call(move |c| sqlite_poll::dead_letter_confirmed(c, id, &reason, now))
+            .await
+    }
+
     async fn due_polls(&self, now: Millis) -> StoreResult<Vec<Batch>> {
         self.call(move |c| {
             let sql = format!(

@@ -4,6 +4,21 @@
 use super::*;
 use rusqlite::{Connection, params};
 
+/// A confirmed purge found stale at the edge for good becomes a dead letter.
+pub(super) fn dead_letter_confirmed(
+    c: &Connection,
+    id: i64,
+    reason: &str,
+    now: Millis,
+) -> rusqlite::Result<bool> {
+    let n = c.execute(
+        "UPDATE purges SET state = 'failed', error = ?2, updated_at = ?3
+         WHERE id = ?1 AND state = 'confirmed'",
+        params![id, reason, now],
+    )?;
+    Ok(n > 0)
+}
+
 /// Moves one purge on after a poll. A re-flushed purge goes back to
 /// `pending`, replacing a pending twin (same vhost and URL) if a newer change
 /// queued one meanwhile, so that the pending-once rule holds.

@@ -141,6 +141,9 @@ pub struct Faults {
     pub max_filenames_len: usize,
     /// Traffic figures nested as `{"totals": {...}, "cache": {...}}`.
     pub traffic_nested: bool,
+    /// The edge keeps serving its cached copy of matching URLs after their
+    /// flush completed (the API says done; the edge did not drop it).
+    pub edge_ignore_purge_regex: Option<String>,
 }
 
 impl Default for Faults {
@@ -177,6 +180,7 @@ impl Default for Faults {
             flush_delay_ms: None,
             max_filenames_len: 0,
             traffic_nested: false,
+            edge_ignore_purge_regex: None,
         }
     }
 }
@@ -216,6 +220,7 @@ impl Faults {
             ("reject_url_regex", &self.reject_url_regex),
             ("fail_url_regex", &self.fail_url_regex),
             ("stuck_url_regex", &self.stuck_url_regex),
+            ("edge_ignore_purge_regex", &self.edge_ignore_purge_regex),
         ] {
             if let Some(p) = pat {
                 regex::Regex::new(p).map_err(|e| SimError::Faults(format!("{name}: {e}")))?;

@@ -3,9 +3,11 @@
 //! and failure switchable at start and at run time. Every test of the project
 //! talks to it over real HTTP; `edgeflush simulate` and `demo` serve it.
 
+pub mod edge;
 pub mod faults;
 mod gate;
 pub mod options;
+pub mod origin;
 mod reply;
 mod routes;
 mod seed;
@@ -19,9 +21,11 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use edge::{EdgeRequest, EdgeState};
 pub use options::{
     DEFAULT_TOKEN, EntryKey, FaultToken, Faults, FlushResponse, RetryAfter, SimOptions, Timestamps,
 };
+pub use origin::{OriginHandle, serve_dir};
 pub use state::{FlushRecord, Phase, Property, RecordedRequest, SimState, Vhost};
 
 /// Largest request body accepted (big flush batches must reach the 413 logic).
@@ -55,9 +59,22 @@ pub struct SimHandle {
     state: SimState,
     server: ServerHandle,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    edge: EdgeState,
+    /// The edge listener, when `edge_listen` was given.
+    edge_server: Option<(SocketAddr, ServerHandle, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl SimHandle {
+    /// Where the simulated CDN edge listens, when it was started.
+    pub fn edge_addr(&self) -> Option<SocketAddr> {
+        self.edge_server.as_ref().map(|(a, _, _)| *a)
+    }
+
+    /// The edge's cache and request log.
+    pub fn edge(&self) -> EdgeState {
+        self.edge.clone()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -78,6 +95,10 @@ impl SimHandle {
 
     pub async fn stop(mut self) {
         self.state.stopping().cancel();
+        if let Some((_, server, task)) = self.edge_server.take() {
+            server.stop(true).await;
+            let _ = task.await;
+        }
         self.server.stop(true).await;
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -105,6 +126,9 @@ impl Drop for SimHandle {
             self.state.stopping().cancel();
             // The command is sent before the returned future is polled.
             drop(self.server.stop(false));
+            if let Some((_, server, _)) = &self.edge_server {
+                drop(server.stop(false));
+            }
         }
     }
 }
@@ -125,11 +149,19 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
     let listener = std::net::TcpListener::bind(&opts.listen).map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
     let data = web::Data::new(state.clone());
+    let edge = EdgeState::new()?;
+    let edge_bound = match &opts.edge_listen {
+        Some(listen) => Some(edge::bind(listen, state.clone(), edge.clone())?),
+        None => None,
+    };
+    let edge_data = web::Data::new(edge.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(edge_data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .configure(routes::control::configure)
+            .configure(edge::configure_control)
             .route("/api/v1", web::route().to(gate::api))
             .route("/api/v1/{tail:.*}", web::route().to(gate::api))
             .default_service(web::to(not_found))
@@ -142,12 +174,18 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, SimError> {
     .run();
     let handle = server.handle();
     let task = tokio::spawn(server);
+    let edge_server = edge_bound.map(|(edge_addr, srv)| {
+        let h = srv.handle();
+        (edge_addr, h, tokio::spawn(srv))
+    });
     Ok(SimHandle {
         addr,
         token: opts.token,
         state,
         server: handle,
         task: Some(task),
+        edge,
+        edge_server,
     })
 }
 
@@ -161,6 +199,7 @@ pub async fn run(opts: SimOptions, shutdown: CancellationToken) -> Result<(), Si
     let mut handle = start(opts).await?;
     tracing::info!(
         base_url = %handle.base_url(),
+        edge = %handle.edge_addr().map_or("off (--edge-listen)".to_string(), |a| a.to_string()),
         token = shown_token,
         control = %format!("http://{}/_sim/", handle.addr()),
         "Cloakfusion simulator listening"

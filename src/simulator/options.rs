@@ -56,6 +56,10 @@ pub struct SimOptions {
     /// Requests per minute before answering 429.
     #[arg(long, value_name = "N")]
     pub throttle_per_minute: Option<u32>,
+    /// Also serve every vhost's domain as a caching CDN edge on this
+    /// address (routed by the Host header; filled from the vhost's origin_url).
+    #[arg(long, value_name = "ADDR")]
+    pub edge_listen: Option<String>,
 }
 
 impl Default for SimOptions {
@@ -73,6 +77,7 @@ impl Default for SimOptions {
             fail_rate: None,
             latency: None,
             throttle_per_minute: None,
+            edge_listen: None,
         }
     }
 }
@@ -93,6 +98,7 @@ impl fmt::Debug for SimOptions {
             .field("fail_rate", &self.fail_rate)
             .field("latency", &self.latency)
             .field("throttle_per_minute", &self.throttle_per_minute)
+            .field("edge_listen", &self.edge_listen)
             .finish()
     }
 }

@@ -194,6 +194,37 @@ impl Data {
     }
 }
 
+impl Data {
+    /// When the newest completed flush of `decoded_path` on `domain` took
+    /// effect, for the edge: a cached copy stored before that is gone. URLs
+    /// matching the `edge_ignore_purge_regex` fault are never dropped.
+    pub fn last_purge(&self, domain: &str, decoded_path: &str, now: Instant) -> Option<Instant> {
+        let ignored = self
+            .faults
+            .edge_ignore_purge_regex
+            .as_deref()
+            .and_then(|p| regex::Regex::new(p).ok());
+        let delay = self.flush_delay();
+        // Completion is request time + one global delay, so the newest done
+        // record is the latest purge.
+        self.flushes
+            .iter()
+            .rev()
+            .filter(|r| r.vhost.eq_ignore_ascii_case(domain) && r.decoded_path == decoded_path)
+            .filter(|r| !ignored.as_ref().is_some_and(|re| re.is_match(&r.url)))
+            .find(|r| self.phase_of(r, now).0 == Phase::Done)
+            .map(|r| r.requested + delay)
+    }
+
+    /// The `ttl` property of a vhost in seconds, when one is set.
+    pub fn ttl_of(&self, vhost_id: u64) -> Option<u64> {
+        self.properties
+            .iter()
+            .find(|p| p.vhost_id == vhost_id)
+            .map(|p| p.ttl)
+    }
+}
+
 impl SimState {
     pub(crate) fn new(token: String, base_delay: Duration, faults: Faults) -> Self {
         SimState {

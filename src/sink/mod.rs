@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod flusher;
 pub mod poller;
 pub mod traffic;
+pub mod verify;
 
 use crate::cloakfusion::Client;
 use crate::config::Settings;
@@ -31,6 +32,9 @@ pub struct SinkContext {
     pub poll_wake: Arc<Notify>,
     /// Fed by the flusher and poller loops on every turn.
     pub watchdog: Arc<crate::daemon::notify::Watchdog>,
+    /// Where the poller hands confirmed URLs for edge verification; None
+    /// when no site verifies.
+    pub verify: Option<verify::VerifyQueue>,
 }
 
 impl SinkContext {

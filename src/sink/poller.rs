@@ -233,8 +233,19 @@ async fn apply(
         m.last_confirmed.set(now as f64 / 1000.0);
     }
     let total = outcomes.len();
+    let confirmed_items: Vec<&PurgeItem> = match &cx.verify {
+        Some(_) => outcomes
+            .iter()
+            .filter(|(_, o, _)| *o == PollOutcome::Confirmed)
+            .filter_map(|(id, _, _)| b.items.iter().find(|i| i.id == *id))
+            .collect(),
+        None => Vec::new(),
+    };
     let pairs = outcomes.into_iter().map(|(id, o, _)| (id, o)).collect();
     cx.store.apply_poll(b.id, pairs, now, next).await?;
+    if let (Some(v), false) = (&cx.verify, confirmed_items.is_empty()) {
+        v.offer(vhost, &confirmed_items);
+    }
     if total == b.items.len() {
         tracing::info!(
             batch = b.id,

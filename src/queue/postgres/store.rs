@@ -83,6 +83,11 @@ impl Store for PgStore {
         retry!(write::dead_letter(&mut c, batch, reason, now))
     }
 
+    async fn dead_letter_confirmed(&self, id: i64, reason: &str, now: Millis) -> StoreResult<bool> {
+        let c = self.client().await?;
+        retry!(write::dead_letter_confirmed(&c, id, reason, now))
+    }
+
     async fn due_polls(&self, now: Millis) -> StoreResult<Vec<Batch>> {
         let c = self.client().await?;
         retry!(read::take_due(&c, Due::Polls, now, self.lease()))

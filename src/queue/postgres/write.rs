@@ -300,6 +300,22 @@ pub(super) async fn dead_letter(
     tx.commit().await
 }
 
+pub(super) async fn dead_letter_confirmed(
+    c: &Object,
+    id: i64,
+    reason: &str,
+    now: Millis,
+) -> PgResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE purges SET state = 'failed', error = $2, updated_at = $3
+             WHERE id = $1 AND state = 'confirmed'",
+            &[&id, &reason, &now],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub(super) async fn prune(
     c: &mut Object,
     before: Millis,

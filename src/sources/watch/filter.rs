@@ -153,6 +153,7 @@ mod tests {
             origin_url: None,
             display_name: "www".into(),
             properties: None,
+            verify: None,
         });
         let mut b = globset::GlobSetBuilder::new();
         for g in ignore {
