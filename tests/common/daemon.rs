@@ -39,6 +39,9 @@ pub struct DaemonConfig {
     pub store: Option<String>,
     /// cloakfusion.max_requests_per_minute (0: unlimited).
     pub max_requests_per_minute: u32,
+    /// Files (path under `public/`, content) written before the first
+    /// start, so the watcher's first round indexes them without purging.
+    pub files: Vec<(String, String)>,
 }
 
 impl DaemonConfig {
@@ -56,6 +59,7 @@ impl DaemonConfig {
             timeout: "2s".into(),
             store: None,
             max_requests_per_minute: 0,
+            files: Vec::new(),
         }
     }
 
@@ -128,6 +132,11 @@ impl Daemon {
     pub fn start(cfg: &DaemonConfig) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("public")).unwrap();
+        for (rel, body) in &cfg.files {
+            let p = dir.path().join("public").join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
         let token = dir.path().join("token");
         std::fs::write(&token, &cfg.token).unwrap();
         use std::os::unix::fs::PermissionsExt;

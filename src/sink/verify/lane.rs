@@ -58,10 +58,15 @@ impl Lane {
         let Ok(_permit) = self.permits.acquire().await else {
             return Verdict::unknown("verifier stopping");
         };
+        let skipped = || Verdict::unknown("the edge was unreachable moments ago; not asked");
         if self.down() {
-            return Verdict::unknown("the edge was unreachable moments ago; not asked");
+            return skipped();
         }
         self.pace().await;
+        // Again after the pace: a failure may have come in meanwhile.
+        if self.down() {
+            return skipped();
+        }
         let edge = match self.prober.edge(&c.url).await {
             Ok(o) => o,
             Err(e) => {
