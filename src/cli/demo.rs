@@ -1,7 +1,11 @@
 //! `edgeflush demo`: the real daemon against an in-process simulator, on a
-//! demo site in a temporary folder, narrating what the API sees. `--once`
-//! exits 0 after the first confirmed batch (tests and CI use it).
+//! demo site in a temporary folder, narrating what the API sees. The
+//! simulator also plays the CDN edge in front of a static origin over the
+//! demo root, so a deploy shows a page stale at the edge, then purged,
+//! confirmed and verified fresh. `--once` exits 0 after the first confirmed
+//! batch has been checked at the edge (tests and CI use it).
 
+use super::demo_edge::{report, tally, visit};
 use super::{Cli, CmdResult, Failure};
 use crate::queue::{BatchState, PurgeState};
 use crate::simulator::{self, SimOptions};
@@ -54,7 +58,14 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-fn demo_config(dir: &Path, api: &str, token: &str, admin_port: u16) -> String {
+fn demo_config(
+    dir: &Path,
+    api: &str,
+    token: &str,
+    admin_port: u16,
+    edge: &str,
+    origin: &str,
+) -> String {
     let d = dir.display();
     format!(
         r#"# Written by `edgeflush demo`.
@@ -88,6 +99,12 @@ vhost = "{VHOST}"
 base_urls = ["https://{VHOST}"]
 root = "{d}/public"
 also_purge = ["/"]
+
+[site.verify]
+enabled = true
+via = "http://{edge}"
+origin = "{origin}"
+sample = "all"
 "#
     )
 }
@@ -101,17 +118,31 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
 
     let sim = simulator::start(SimOptions {
         listen: "127.0.0.1:0".into(),
+        edge_listen: Some("127.0.0.1:0".into()),
         vhosts: vec![VHOST.into()],
         flush_delay: "1s".into(),
         ..SimOptions::default()
     })
     .await
     .map_err(|e| Failure::failed(format!("simulator: {e}")))?;
+    let edge = sim
+        .edge_addr()
+        .ok_or_else(|| Failure::failed("the simulator's edge did not start"))?;
+    let origin = simulator::serve_dir(root.clone(), "127.0.0.1:0")
+        .map_err(|e| Failure::failed(format!("demo origin: {e}")))?;
+    sim.state().upsert_vhost("demo", VHOST, &origin.url());
     let port = free_port().map_err(|e| Failure::failed(format!("no free port: {e}")))?;
     let cfg_path = dir.join("edgeflush.toml");
     std::fs::write(
         &cfg_path,
-        demo_config(&dir, &sim.base_url(), &sim.token(), port),
+        demo_config(
+            &dir,
+            &sim.base_url(),
+            &sim.token(),
+            port,
+            &edge.to_string(),
+            &origin.url(),
+        ),
     )
     .map_err(|e| Failure::failed(format!("{}: {e}", cfg_path.display())))?;
     let settings =
@@ -123,6 +154,8 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
 
     outln!("edgeflush demo");
     outln!("  simulated Cloakfusion API  {}", sim.base_url());
+    outln!("  simulated CDN edge         http://{edge} (Host: {VHOST})");
+    outln!("  origin (static files)      {}", origin.url());
     outln!("  daemon admin API           http://{}", running.admin_addr);
     outln!("  demo site root             {}", root.display());
     outln!("  config                     {}", cfg_path.display());
@@ -136,6 +169,7 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
         "  cargo run --release -- --config {} status",
         cfg_path.display()
     );
+    outln!("  curl -si -H 'Host: {VHOST}' http://{edge}/");
     outln!();
 
     outln!(
@@ -144,6 +178,8 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     );
     outln!();
     wait_indexed(&running).await?;
+    // A visitor fills the edge's cache with the current page.
+    outln!("{}", visit(edge, VHOST, "/").await);
     // A deploy: two files change on disk; the watcher sees it.
     std::fs::write(
         root.join("index.html"),
@@ -152,10 +188,21 @@ pub async fn run(cli: &Cli, once: bool) -> CmdResult {
     .and_then(|()| std::fs::write(root.join("css/site.css"), "body { font-family: serif }\n"))
     .map_err(|e| Failure::failed(format!("demo deploy: {e}")))?;
     outln!("deploy: index.html and css/site.css rewritten in the demo root");
+    outln!(
+        "{}  <- stale: the edge still has the old page",
+        visit(edge, VHOST, "/").await
+    );
 
     let result = narrate(&running, &sim, once).await;
+    if result.is_ok() && once {
+        outln!(
+            "{}  <- fresh: the new release",
+            visit(edge, VHOST, "/").await
+        );
+    }
     running.cancel.cancel();
     let stopped = running.wait().await;
+    origin.stop().await;
     sim.stop().await;
     if once {
         let _ = std::fs::remove_dir_all(&dir);
@@ -174,9 +221,19 @@ async fn narrate(
     let started = Instant::now();
     let mut seen_requests = 0usize;
     let mut batch_states: HashMap<i64, BatchState> = HashMap::new();
+    let metrics = &running.shared.metrics;
+    let mut verdicts = tally(metrics, "demo");
+    // With --once: the size of the first confirmed batch, whose verdicts end the demo.
+    let mut awaiting: Option<u64> = None;
     loop {
         if running.cancel.is_cancelled() {
             return Ok(());
+        }
+        verdicts = report(metrics, "demo", verdicts);
+        if let Some(n) = awaiting {
+            if verdicts.0 + verdicts.1 + verdicts.2 >= n {
+                return summary(running).await;
+            }
         }
         let reqs = sim.state().requests();
         for r in reqs.iter().skip(seen_requests) {
@@ -219,26 +276,32 @@ async fn narrate(
                         b.id,
                         ms as f64 / 1000.0
                     );
-                    if once {
-                        let counts = running
-                            .shared
-                            .store
-                            .counts()
-                            .await
-                            .map_err(|e| Failure::failed(e.to_string()))?;
-                        outln!(
-                            "queue: {} confirmed, {} failed",
-                            counts[&PurgeState::Confirmed],
-                            counts[&PurgeState::Failed]
-                        );
-                        return Ok(());
+                    if once && awaiting.is_none() {
+                        awaiting = Some(b.size);
                     }
                 }
             }
         }
         if once && started.elapsed() > Duration::from_secs(60) {
-            return Err(Failure::failed("no batch confirmed within 60 s"));
+            return Err(Failure::failed(
+                "no batch confirmed and checked at the edge within 60 s",
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn summary(running: &crate::daemon::Running) -> CmdResult {
+    let counts = running
+        .shared
+        .store
+        .counts()
+        .await
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    outln!(
+        "queue: {} confirmed, {} failed",
+        counts[&PurgeState::Confirmed],
+        counts[&PurgeState::Failed]
+    );
+    Ok(())
 }

@@ -14,6 +14,7 @@ macro_rules! outln {
 mod api_cmds;
 mod check;
 mod demo;
+mod demo_edge;
 mod local_cmds;
 mod output;
 mod traffic_history;

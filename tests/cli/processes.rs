@@ -106,7 +106,10 @@ async fn demo_once_confirms_a_batch_and_cleans_up() {
         .says("watcher: 3 files indexed")
         .says("deploy: index.html and css/site.css rewritten")
         .says("api <- POST /api/v1/flush/")
-        .says("confirmed through flushstatus");
+        .says("confirmed through flushstatus")
+        .says("<h1>Hello from the origin</h1>  <- stale")
+        .says("3 URL(s) fresh at the edge, 0 stale")
+        .says("<h1>Hello again: a new release</h1>  <- fresh");
     let summary = out
         .stdout
         .lines()
