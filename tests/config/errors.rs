@@ -124,6 +124,21 @@ async fn bad_duration_says_what_is_expected() {
 }
 
 #[tokio::test]
+async fn bad_verify_settings_name_their_keys() {
+    let fx = Fixture::new();
+    let site = "[[site]]\nname = \"www\"\nvhost = \"www.example.com\"\n[site.verify]\nenabled = true\n";
+    write(&fx, "", &format!("{site}via = \"the edge\""));
+    let line = one_failure(&check(&fx).await, &fx, "site[0].verify.via");
+    assert!(line.contains("IP:PORT"), "{line}");
+    write(&fx, "", &format!("{site}sample = \"some\""));
+    let line = one_failure(&check(&fx).await, &fx, "site[0].verify.sample");
+    assert!(line.contains("\"all\""), "{line}");
+    write(&fx, "", &format!("{site}samples = 3"));
+    let line = one_failure(&check(&fx).await, &fx, "site[0].verify.samples");
+    assert!(line.contains("unknown field `samples`"), "{line}");
+}
+
+#[tokio::test]
 async fn token_and_token_file_together_are_refused() {
     let fx = Fixture::new();
     fx.secret("token", TOKEN, 0o600);
