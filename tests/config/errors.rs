@@ -126,7 +126,8 @@ async fn bad_duration_says_what_is_expected() {
 #[tokio::test]
 async fn bad_verify_settings_name_their_keys() {
     let fx = Fixture::new();
-    let site = "[[site]]\nname = \"www\"\nvhost = \"www.example.com\"\n[site.verify]\nenabled = true\n";
+    let site =
+        "[[site]]\nname = \"www\"\nvhost = \"www.example.com\"\n[site.verify]\nenabled = true\n";
     write(&fx, "", &format!("{site}via = \"the edge\""));
     let line = one_failure(&check(&fx).await, &fx, "site[0].verify.via");
     assert!(line.contains("IP:PORT"), "{line}");
