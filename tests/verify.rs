@@ -40,11 +40,18 @@ struct Rig {
     _origin: OriginHandle,
 }
 
-async fn rig(sim: SimHandle, via: &str, verify_extra: &str, files: &[(&str, &str)]) -> Rig {
+/// `ask_origin`: the verifier asks the origin for its ETag; without it the
+/// file on disk is the only reference.
+async fn rig(sim: SimHandle, via: &str, ask_origin: bool, files: &[(&str, &str)]) -> Rig {
     let origin_port = free_port();
     let mut cfg = DaemonConfig::new(&sim.base_url(), &sim.token());
+    let origin = if ask_origin {
+        format!("origin = \"http://127.0.0.1:{origin_port}\"\n")
+    } else {
+        String::new()
+    };
     cfg.site_extra = format!(
-        "[site.verify]\nenabled = true\nvia = \"{via}\"\norigin = \"http://127.0.0.1:{origin_port}\"\nsample = \"all\"\nmax_reflush = 2\n{verify_extra}"
+        "[site.verify]\nenabled = true\nvia = \"{via}\"\n{origin}sample = \"all\"\nmax_reflush = 2\n"
     );
     cfg.extra = "[watch]\nsettle = \"100ms\"\n".into();
     cfg.files = files
@@ -114,7 +121,7 @@ fn flushes_of(sim: &SimHandle, url: &str) -> usize {
 async fn a_changed_file_is_stale_at_the_edge_then_verified_fresh() {
     let sim = sim_with_edge().await;
     let edge = format!("http://{}", sim.edge_addr().unwrap());
-    let r = rig(sim, &edge, "", &[("news.html", "<p>old news</p>")]).await;
+    let r = rig(sim, &edge, true, &[("news.html", "<p>old news</p>")]).await;
     assert_eq!(
         at_edge(&r.sim, "/news.html").await,
         (200, "MISS".into(), "<p>old news</p>".into())
@@ -166,6 +173,54 @@ async fn a_changed_file_is_stale_at_the_edge_then_verified_fresh() {
 }
 
 #[tokio::test]
+async fn without_an_origin_the_file_on_disk_is_the_reference() {
+    let sim = sim_with_edge().await;
+    sim.state().set_faults(Faults {
+        edge_ignore_purge_regex: Some("/kept\\.css$".into()),
+        ..Faults::default()
+    });
+    let edge = format!("http://{}", sim.edge_addr().unwrap());
+    let r = rig(sim, &edge, false, &[("a.css", "a1"), ("kept.css", "k1")]).await;
+    at_edge(&r.sim, "/a.css").await;
+    at_edge(&r.sim, "/kept.css").await;
+    // Back-dated a minute: the new mtime differs from the old one even
+    // within the same second (Last-Modified has second precision).
+    for f in ["a.css", "kept.css"] {
+        write(&r.d, f, "changed");
+        let p = r.d.dir.path().join("public").join(f);
+        let t = std::time::SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    r.d.wait_for(
+        "the dead letter of kept.css",
+        Duration::from_secs(40),
+        |s| s["queue"]["failed"].as_u64() == Some(1),
+    )
+    .await;
+    let m = r.d.metrics().await;
+    assert_eq!(
+        metric(&m, "edgeflush_verify_urls_total", &[("outcome", "fresh")]),
+        1.0
+    );
+    assert_eq!(
+        metric(&m, "edgeflush_verify_urls_total", &[("outcome", "stale")]),
+        3.0
+    );
+    assert_eq!(flushes_of(&r.sim, "https://www.example.com/a.css"), 1);
+    assert_eq!(flushes_of(&r.sim, "https://www.example.com/kept.css"), 3);
+    let logs = r.d.logs();
+    assert!(
+        logs.contains("fresh at the edge") && logs.contains("size_mtime"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
 async fn an_edge_that_ignores_purges_is_reflushed_then_dead_lettered() {
     let sim = sim_with_edge().await;
     sim.state().set_faults(Faults {
@@ -173,7 +228,13 @@ async fn an_edge_that_ignores_purges_is_reflushed_then_dead_lettered() {
         ..Faults::default()
     });
     let edge = format!("http://{}", sim.edge_addr().unwrap());
-    let r = rig(sim, &edge, "", &[("page.html", "v1"), ("other.html", "o1")]).await;
+    let r = rig(
+        sim,
+        &edge,
+        true,
+        &[("page.html", "v1"), ("other.html", "o1")],
+    )
+    .await;
     at_edge(&r.sim, "/page.html").await;
     at_edge(&r.sim, "/other.html").await;
     write(&r.d, "page.html", "v2 is here");
@@ -226,7 +287,7 @@ async fn an_unreachable_edge_is_unknown_and_causes_no_storm() {
         }
     });
     let sim = sim_with_edge().await;
-    let r = rig(sim, &format!("http://{addr}"), "", &[]).await;
+    let r = rig(sim, &format!("http://{addr}"), true, &[]).await;
     for i in 0..10 {
         write(&r.d, &format!("f{i}.css"), "x");
     }
