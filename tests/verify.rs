@@ -15,7 +15,7 @@ mod edge;
 use common::VHOST;
 use common::daemon::{Daemon, DaemonConfig, free_port, metric};
 use edgeflush::simulator::{self, Faults, OriginHandle, SimHandle, SimOptions};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A simulator with its edge on a free port; flushes done after 100 ms.
 async fn sim_with_edge() -> SimHandle {
@@ -65,7 +65,8 @@ async fn rig(sim: SimHandle, via: &str, ask_origin: bool, files: &[(&str, &str)]
     )
     .expect("origin starts");
     sim.state().upsert_vhost("www", VHOST, &origin.url());
-    wait_metric(&d, "edgeflush_watch_rounds_total", &[("site", "www")], 1.0).await;
+    d.wait_metric("edgeflush_watch_rounds_total", &[("site", "www")], 1.0)
+        .await;
     Rig {
         sim,
         d,
@@ -95,20 +96,6 @@ async fn at_edge(sim: &SimHandle, path: &str) -> (u16, String, String) {
     (r.status().as_u16(), cache, r.text().await.unwrap())
 }
 
-async fn wait_metric(d: &Daemon, name: &str, labels: &[(&str, &str)], n: f64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = d.metrics().await;
-        if metric(&m, name, labels) >= n {
-            return m;
-        }
-        if Instant::now() > deadline {
-            panic!("{name}{labels:?} never reached {n}:\n{m}\n{}", d.logs());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn flushes_of(sim: &SimHandle, url: &str) -> usize {
     sim.state()
         .flushed_urls()
@@ -132,13 +119,9 @@ async fn a_changed_file_is_stale_at_the_edge_then_verified_fresh() {
     // The origin has the new file; the edge still serves the old one.
     assert_eq!(at_edge(&r.sim, "/news.html").await.2, "<p>old news</p>");
 
-    let m = wait_metric(
-        &r.d,
-        "edgeflush_verify_urls_total",
-        &[("outcome", "fresh")],
-        1.0,
-    )
-    .await;
+    let m =
+        r.d.wait_metric("edgeflush_verify_urls_total", &[("outcome", "fresh")], 1.0)
+            .await;
     assert_eq!(
         at_edge(&r.sim, "/news.html").await.2,
         "<p>fresh news, longer</p>"
@@ -291,13 +274,13 @@ async fn an_unreachable_edge_is_unknown_and_causes_no_storm() {
     for i in 0..10 {
         write(&r.d, &format!("f{i}.css"), "x");
     }
-    let m = wait_metric(
-        &r.d,
-        "edgeflush_verify_urls_total",
-        &[("outcome", "unknown")],
-        10.0,
-    )
-    .await;
+    let m =
+        r.d.wait_metric(
+            "edgeflush_verify_urls_total",
+            &[("outcome", "unknown")],
+            10.0,
+        )
+        .await;
     assert_eq!(
         metric(&m, "edgeflush_verify_urls_total", &[("outcome", "stale")]),
         0.0

@@ -306,6 +306,22 @@ impl Daemon {
             .unwrap()
     }
 
+    /// Polls `/metrics` until the samples of `name` matching `labels` sum to
+    /// at least `n`; returns that scrape, or panics with the log after 30 s.
+    pub async fn wait_metric(&self, name: &str, labels: &[(&str, &str)], n: f64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = self.metrics().await;
+            if metric(&m, name, labels) >= n {
+                return m;
+            }
+            if Instant::now() > deadline {
+                panic!("{name}{labels:?} never reached {n}:\n{m}\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Polls until `cond` holds on the status document, or panics with the
     /// daemon's log after `timeout`.
     pub async fn wait_for<F>(&self, what: &str, timeout: Duration, mut cond: F) -> serde_json::Value

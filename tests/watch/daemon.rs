@@ -5,12 +5,12 @@
 //! These need the daemon to run the watcher (`sources::watch::run_site`)
 //! and the admin routes `POST /api/sites/{name}/hold|release`.
 
-use crate::common::daemon::{Daemon, DaemonConfig, metric};
+use crate::common::daemon::{Daemon, DaemonConfig};
 use crate::common::sim;
 use crate::rig::write;
 use edgeflush::simulator::SimHandle;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WATCH: &str = "[watch]\nsettle = \"100ms\"\n";
 
@@ -33,17 +33,7 @@ async fn ready(d: &Daemon) {
 
 /// Waits until the metric (site www) reaches at least `n`.
 async fn wait_metric(d: &Daemon, name: &str, n: f64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let m = d.metrics().await;
-        if metric(&m, name, &[("site", "www")]) >= n {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{name} never reached {n}:\n{m}\n{}", d.logs());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    d.wait_metric(name, &[("site", "www")], n).await;
 }
 
 fn confirmed(n: u64) -> impl FnMut(&serde_json::Value) -> bool {
