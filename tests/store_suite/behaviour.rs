@@ -46,6 +46,14 @@ pub async fn coalesced_change_brings_a_delayed_purge_forward(b: &Backend) {
     let g = s.pending_groups(now_ms()).await.unwrap();
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].count, 1);
+    // Within one change set too: the earliest limit of its duplicates wins,
+    // whichever comes first.
+    let mut held = purge("/b");
+    held.not_before = now_ms() + 3_600_000;
+    let r = s.enqueue(vec![held, purge("/b")]).await.unwrap();
+    assert_eq!((r.added, r.coalesced), (1, 1));
+    let g = s.pending_groups(now_ms()).await.unwrap();
+    assert_eq!(g[0].count, 2);
 }
 
 pub async fn claim_respects_max_and_not_before(b: &Backend) {
