@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod admin;
+pub mod admission;
 pub mod cli;
 pub mod cloakfusion;
 pub mod config;

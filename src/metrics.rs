@@ -30,6 +30,7 @@ pub struct Metrics {
     pub auth_failing: GaugeVec,
     pub webhook_requests: IntCounterVec,
     pub webhook_duration: HistogramVec,
+    pub requests_busy: IntCounterVec,
     pub traffic: GaugeVec,
     pub last_traffic_snapshot: Gauge,
     pub traffic_snapshot_failures: IntCounterVec,
@@ -226,6 +227,12 @@ impl Metrics {
                 "Time to verify, parse and durably enqueue a webhook.",
                 &["hook"],
                 vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
+            ),
+            requests_busy: counter(
+                &r,
+                "edgeflush_requests_busy_total",
+                "Webhook deliveries and admin purges answered 503 because server.max_concurrent_requests were in progress for longer than server.busy_wait, by listener (webhook, admin).",
+                &["listener"],
             ),
             traffic_snapshot_failures: counter(
                 &r,

@@ -18,6 +18,8 @@ mod api;
 mod crashes;
 #[path = "faults/disk.rs"]
 mod disk;
+#[path = "webhook_providers/fixtures.rs"]
+mod fixtures;
 #[path = "faults/floods.rs"]
 mod floods;
 

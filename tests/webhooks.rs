@@ -8,6 +8,8 @@ mod common;
 #[path = "webhook_providers/fixtures.rs"]
 mod fixtures;
 
+#[path = "webhooks/admission.rs"]
+mod admission;
 #[path = "webhooks/errors.rs"]
 mod errors;
 #[path = "webhooks/holds.rs"]

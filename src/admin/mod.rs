@@ -23,6 +23,7 @@ pub struct AdminState {
     pub metrics: Metrics,
     pub health: Arc<Health>,
     pub watch_control: crate::sources::watch::WatchControl,
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -186,6 +186,20 @@ pub(super) fn compile(
             &s.shutdown_timeout,
             Duration::from_secs(10),
         ),
+        max_concurrent_requests: match s.max_concurrent_requests {
+            Some(0) => {
+                cx.push("server.max_concurrent_requests", "expected at least 1");
+                1
+            }
+            Some(n) => n,
+            None => 32,
+        },
+        busy_wait: cx.duration("server.busy_wait", &s.busy_wait, Duration::from_millis(500)),
+        body_timeout: cx.duration(
+            "server.body_timeout",
+            &s.body_timeout,
+            Duration::from_secs(10),
+        ),
     };
 
     let st = &raw.store;

@@ -54,6 +54,9 @@ pub struct RawServer {
     pub shutdown_timeout: Option<String>,
     pub tls_cert_file: Option<String>,
     pub tls_key_file: Option<String>,
+    pub max_concurrent_requests: Option<usize>,
+    pub busy_wait: Option<String>,
+    pub body_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -57,6 +57,13 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// (certificate chain, private key) PEM files for the webhook listener.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Webhook deliveries and admin purges read, verified and stored at
+    /// once (see `crate::admission`).
+    pub max_concurrent_requests: usize,
+    /// How long a request waits for its turn before a 503.
+    pub busy_wait: Duration,
+    /// A webhook body must have arrived within this (else 408).
+    pub body_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ pub use running::Running;
 pub use supervise::supervise;
 
 use crate::admin;
+use crate::admission::Admission;
 use crate::cloakfusion::{ApiError, Client};
 use crate::config::{LiveSettings, Settings, StoreBackend};
 use crate::health::Health;
@@ -97,6 +98,8 @@ pub struct Shared {
     pub watch_metrics: WatchMetrics,
     /// Holds, releases and rescans of watched sites (admin API).
     pub watch_control: WatchControl,
+    /// One admission gate for webhook deliveries and admin purges.
+    pub admission: Arc<Admission>,
 }
 
 impl Shared {
@@ -108,6 +111,7 @@ impl Shared {
         Ok(Shared {
             watch_metrics,
             watch_control: WatchControl::for_settings(&settings),
+            admission: Arc::new(Admission::new(settings.server.max_concurrent_requests)),
             intake: Intake {
                 store: store.clone(),
                 metrics: metrics.clone(),

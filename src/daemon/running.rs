@@ -72,6 +72,7 @@ impl Running {
             metrics: s.metrics.clone(),
             health: s.health.clone(),
             watch_control: s.watch_control.clone(),
+            admission: s.admission.clone(),
         })?;
         self.admin_cancel = self.cancel.child_token();
         let c = self.admin_cancel.clone();
@@ -92,6 +93,7 @@ impl Running {
             intake: s.intake.clone(),
             metrics: s.metrics.clone(),
             draining: draining.clone(),
+            admission: s.admission.clone(),
         })?;
         self.webhook_cancel = self.cancel.child_token();
         let c = self.webhook_cancel.clone();

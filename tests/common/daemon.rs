@@ -191,7 +191,12 @@ impl Daemon {
         self.wait_healthy();
     }
 
+    /// Until the admin port and, with hooks, the webhook port (bound just
+    /// after it) take connections.
     fn wait_healthy(&mut self) {
+        let hooks =
+            std::fs::read_to_string(self.config_path()).is_ok_and(|c| c.contains("[[hook]]"));
+        let listening = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(status) = self
@@ -201,7 +206,7 @@ impl Daemon {
             {
                 panic!("daemon exited early ({status}):\n{}", self.logs());
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.admin_port)).is_ok() {
+            if listening(self.admin_port) && (!hooks || listening(self.webhook_port)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));

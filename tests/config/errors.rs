@@ -124,6 +124,25 @@ async fn bad_duration_says_what_is_expected() {
 }
 
 #[tokio::test]
+async fn bad_admission_settings_name_their_keys() {
+    let fx = Fixture::new();
+    let server = |extra: &str| {
+        format!(
+            "[cloakfusion]\nbase_url = \"http://127.0.0.1:9/api/v1\"\n\n[server]\n\
+             listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n{extra}\n\n\
+             [store]\npath = \"{}/edgeflush.db\"\n",
+            fx.dir.path().display()
+        )
+    };
+    fx.config(&server("max_concurrent_requests = 0"));
+    let line = one_failure(&check(&fx).await, &fx, "server.max_concurrent_requests");
+    assert!(line.contains("at least 1"), "{line}");
+    fx.config(&server("busy_wait = \"soon\""));
+    let line = one_failure(&check(&fx).await, &fx, "server.busy_wait");
+    assert!(line.contains("expected e.g."), "{line}");
+}
+
+#[tokio::test]
 async fn bad_verify_settings_name_their_keys() {
     let fx = Fixture::new();
     let site =

@@ -60,24 +60,44 @@ pub async fn handle(
             );
         }
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return reject(
-                400,
-                "malformed",
-                "the request body could not be read".into(),
-            );
-        };
-        if body.len() + chunk.len() > hook.max_body {
-            return reject(
-                413,
-                "too_large",
-                format!("body is over this hook's max_body ({})", hook.max_body),
-            );
+    // The turn is taken before the body is read: bodies in memory are
+    // bounded by the number of turns (crate::admission).
+    let server = &settings.server;
+    let _turn = match st
+        .admission
+        .enter(server.max_concurrent_requests, server.busy_wait)
+        .await
+    {
+        Ok(turn) => turn,
+        Err(busy) => {
+            count("busy");
+            st.metrics
+                .requests_busy
+                .with_label_values(&["webhook"])
+                .inc();
+            tracing::warn!(hook = %hook.name, provider, status = 503, reason = %busy, "webhook rejected");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", busy.retry_after_secs().to_string()))
+                .json(json!({"error": busy.to_string()}));
         }
-        body.extend_from_slice(&chunk);
-    }
+    };
+    let body =
+        match tokio::time::timeout(server.body_timeout, read_body(&mut payload, hook.max_body))
+            .await
+        {
+            Ok(Ok(body)) => body,
+            Ok(Err((status, outcome, message))) => return reject(status, outcome, message),
+            Err(_) => {
+                return reject(
+                    408,
+                    "body_timeout",
+                    format!(
+                        "the body did not arrive within server.body_timeout ({:?})",
+                        server.body_timeout
+                    ),
+                );
+            }
+        };
     let headers = Headers::new(req.headers().iter().filter_map(|(k, v)| {
         v.to_str()
             .ok()
@@ -133,4 +153,31 @@ pub async fn handle(
             )
         }
     }
+}
+
+/// The body, refused as soon as it grows past `max_body` (a lying or absent
+/// Content-Length is not trusted).
+async fn read_body(
+    payload: &mut web::Payload,
+    max_body: usize,
+) -> Result<web::BytesMut, (u16, &'static str, String)> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Err((
+                400,
+                "malformed",
+                "the request body could not be read".into(),
+            ));
+        };
+        if body.len() + chunk.len() > max_body {
+            return Err((
+                413,
+                "too_large",
+                format!("body is over this hook's max_body ({max_body})"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -5,6 +5,7 @@
 //! enqueue; everything after that happens in the pipeline's own workers.
 
 use super::handler;
+use crate::admission::Admission;
 use crate::config::LiveSettings;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -20,6 +21,7 @@ pub struct WebhookState {
     pub metrics: Metrics,
     /// Set on shutdown: new deliveries get 503 so that senders retry later.
     pub draining: Arc<AtomicBool>,
+    pub admission: Arc<Admission>,
 }
 
 #[derive(Debug, thiserror::Error)]
