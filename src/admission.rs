@@ -11,6 +11,9 @@
 //! The file watcher does not come through here: a file event cannot be
 //! asked to come back later, so the watcher waits for the store instead.
 
+use crate::config::ServerSettings;
+use crate::metrics::Metrics;
+use actix_web::HttpResponse;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -27,6 +30,13 @@ impl Busy {
     /// What to put in `Retry-After`: whole seconds, at least one.
     pub fn retry_after_secs(&self) -> u64 {
         self.waited.as_secs().max(1)
+    }
+
+    /// The answer: 503, `Retry-After` and the reason.
+    pub fn response(&self) -> HttpResponse {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", self.retry_after_secs().to_string()))
+            .json(serde_json::json!({"error": self.to_string()}))
     }
 }
 
@@ -57,6 +67,19 @@ impl Admission {
                 waited: started.elapsed(),
             }),
         }
+    }
+
+    /// [`Admission::enter`] with the live `[server]` limits; a refusal is
+    /// counted for `listener` (webhook, admin).
+    pub async fn enter_for(
+        &self,
+        server: &ServerSettings,
+        metrics: &Metrics,
+        listener: &str,
+    ) -> Result<SemaphorePermit<'_>, Busy> {
+        self.enter(server.max_concurrent_requests, server.busy_wait)
+            .await
+            .inspect_err(|_| metrics.requests_busy.with_label_values(&[listener]).inc())
     }
 
     /// Requests holding a turn now.

@@ -143,19 +143,15 @@ async fn purge(
     if body.paths.is_empty() && body.urls.is_empty() {
         return HttpResponse::BadRequest().json(json!({"error": "give `paths` or `urls`"}));
     }
-    let server = &settings.server;
     let _turn = match st
         .admission
-        .enter(server.max_concurrent_requests, server.busy_wait)
+        .enter_for(&settings.server, &st.metrics, "admin")
         .await
     {
         Ok(turn) => turn,
         Err(busy) => {
-            st.metrics.requests_busy.with_label_values(&["admin"]).inc();
             tracing::warn!(reason = %busy, "manual purge refused");
-            return HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", busy.retry_after_secs().to_string()))
-                .json(json!({"error": busy.to_string()}));
+            return busy.response();
         }
     };
     let changes = ChangeSet {

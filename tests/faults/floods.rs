@@ -63,60 +63,19 @@ async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
     let pid = d.pid().unwrap();
     let idle_kb = crate::proc_kb(pid, "VmHWM");
 
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
-        let (tally, http) = (tally.clone(), http.clone());
-        let url = d.admin("/api/purge");
-        let mut rng = StdRng::seed_from_u64(seed_rng.random());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let paths: Vec<String> = (0..PER_REQUEST)
-                    .map(|_| format!("flood/{}.html", rng.random_range(0..UNIVERSE)))
-                    .collect();
-                let (sent, t0) = (now_ms(), Instant::now());
-                let r = http
-                    .post(&url)
-                    .json(&json!({"site": "www", "paths": paths}))
-                    .send()
-                    .await
-                    .expect("the daemon answers every request");
-                let latency = t0.elapsed();
-                let mut t = tally.lock().unwrap();
-                t.max_latency = t.max_latency.max(latency);
-                match r.status().as_u16() {
-                    202 => {
-                        t.accepted += 1;
-                        t.accepted_urls += paths.len();
-                        for p in paths {
-                            t.acked.insert(p, sent);
-                        }
-                    }
-                    503 => t.refused_503 += 1,
-                    s => panic!("purge answered {s}"),
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+    let url = d.admin("/api/purge");
+    let t = flood(CLIENTS, secs, &mut seed_rng, move |http, paths, _| {
+        http.post(&url)
+            .json(&json!({"site": "www", "paths": paths}))
+    })
+    .await;
     let flood_kb = crate::proc_kb(pid, "VmHWM");
     let drain_started = Instant::now();
     let flushed_during_flood = sim.state().flushed_urls().len();
-    d.wait_for("the queue drained", Duration::from_secs(120), |s| {
-        let q = &s["queue"];
-        ["pending", "sent", "flushed"]
-            .iter()
-            .all(|k| q[*k].as_u64().unwrap_or(0) == 0)
-    })
-    .await;
+    wait_drained(&d).await;
     let drain = drain_started.elapsed().as_secs_f64();
     let peak_kb = crate::proc_kb(pid, "VmHWM");
 
-    let t = std::mem::take(&mut *tally.lock().unwrap());
     let offered_per_s = t.accepted_urls as f64 / secs as f64;
     let drained_per_s = flushed_during_flood as f64 / secs as f64;
     eprintln!(
@@ -136,6 +95,66 @@ async fn purge_flood_is_stored_whole_and_memory_stays_bounded() {
     assert_eq!(s["queue"]["unconfirmed"].as_u64().unwrap_or(0), 0, "{s}");
 
     assert_nothing_acked_lost(&sim, &t.acked);
+}
+
+/// `clients` senders, each drawing `PER_REQUEST` paths a request until
+/// `secs` run out; `request` builds one request from the paths and an id
+/// unique to it. Every answer must be 202 or 503.
+async fn flood<F>(clients: usize, secs: u64, seed_rng: &mut StdRng, request: F) -> Tally
+where
+    F: Fn(&reqwest::Client, &[String], &str) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let (http, request) = (reqwest::Client::new(), Arc::new(request));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (tally, http, request) = (tally.clone(), http.clone(), request.clone());
+        let mut rng = StdRng::seed_from_u64(seed_rng.random());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let paths: Vec<String> = (0..PER_REQUEST)
+                    .map(|_| format!("flood/{}.html", rng.random_range(0..UNIVERSE)))
+                    .collect();
+                let rb = request(&http, &paths, &format!("c{client}-{n}"));
+                let (sent, t0) = (now_ms(), Instant::now());
+                let r = rb.send().await.expect("the daemon answers every request");
+                let latency = t0.elapsed();
+                let mut t = tally.lock().unwrap();
+                t.max_latency = t.max_latency.max(latency);
+                match r.status().as_u16() {
+                    202 => {
+                        t.accepted += 1;
+                        t.accepted_urls += paths.len();
+                        for p in paths {
+                            t.acked.insert(p, sent);
+                        }
+                    }
+                    503 => {
+                        t.refused_503 += 1;
+                        t.max_refusal = t.max_refusal.max(latency);
+                    }
+                    s => panic!("answered {s}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    std::mem::take(&mut *tally.lock().unwrap())
+}
+
+async fn wait_drained(d: &Daemon) {
+    d.wait_for("the queue drained", Duration::from_secs(120), |s| {
+        let q = &s["queue"];
+        ["pending", "sent", "flushed"]
+            .iter()
+            .all(|k| q[*k].as_u64().unwrap_or(0) == 0)
+    })
+    .await;
 }
 
 /// Each path's last flush at the API is no older than the last 2xx request
@@ -212,61 +231,16 @@ async fn webhook_flood_past_the_limit_is_refused_with_503_and_nothing_acked_is_l
     let d = Daemon::start(&cfg);
     let pid = d.pid().unwrap();
 
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for client in 0..HOOK_CLIENTS {
-        let (tally, http) = (tally.clone(), http.clone());
-        let url = d.hook_url("/hooks/gh");
-        let mut rng = StdRng::seed_from_u64(seed_rng.random());
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0;
-            while Instant::now() < deadline {
-                n += 1;
-                let paths: Vec<String> = (0..PER_REQUEST)
-                    .map(|_| format!("flood/{}.html", rng.random_range(0..UNIVERSE)))
-                    .collect();
-                let (body, headers) = signed_push(&paths, &format!("c{client}-{n}"));
-                let mut rb = http.post(&url).body(body);
-                for (k, v) in headers {
-                    rb = rb.header(k, v);
-                }
-                let (sent, t0) = (now_ms(), Instant::now());
-                let r = rb.send().await.expect("the daemon answers every delivery");
-                let latency = t0.elapsed();
-                let mut t = tally.lock().unwrap();
-                t.max_latency = t.max_latency.max(latency);
-                match r.status().as_u16() {
-                    202 => {
-                        t.accepted += 1;
-                        t.accepted_urls += paths.len();
-                        for p in paths {
-                            t.acked.insert(p, sent);
-                        }
-                    }
-                    503 => {
-                        assert!(r.headers().contains_key("retry-after"));
-                        t.refused_503 += 1;
-                        t.max_refusal = t.max_refusal.max(latency);
-                    }
-                    s => panic!("delivery answered {s}"),
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let flood_kb = crate::proc_kb(pid, "VmHWM");
-    d.wait_for("the queue drained", Duration::from_secs(120), |s| {
-        let q = &s["queue"];
-        ["pending", "sent", "flushed"]
-            .iter()
-            .all(|k| q[*k].as_u64().unwrap_or(0) == 0)
+    let url = d.hook_url("/hooks/gh");
+    let t = flood(HOOK_CLIENTS, secs, &mut seed_rng, move |http, paths, id| {
+        let (body, headers) = signed_push(paths, id);
+        headers
+            .into_iter()
+            .fold(http.post(&url).body(body), |rb, (k, v)| rb.header(k, v))
     })
     .await;
-    let t = std::mem::take(&mut *tally.lock().unwrap());
+    let flood_kb = crate::proc_kb(pid, "VmHWM");
+    wait_drained(&d).await;
     let m = d.metrics().await;
     let busy = crate::common::daemon::metric(
         &m,

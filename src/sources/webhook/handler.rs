@@ -63,22 +63,12 @@ pub async fn handle(
     // The turn is taken before the body is read: bodies in memory are
     // bounded by the number of turns (crate::admission).
     let server = &settings.server;
-    let _turn = match st
-        .admission
-        .enter(server.max_concurrent_requests, server.busy_wait)
-        .await
-    {
+    let _turn = match st.admission.enter_for(server, &st.metrics, "webhook").await {
         Ok(turn) => turn,
         Err(busy) => {
             count("busy");
-            st.metrics
-                .requests_busy
-                .with_label_values(&["webhook"])
-                .inc();
             tracing::warn!(hook = %hook.name, provider, status = 503, reason = %busy, "webhook rejected");
-            return HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", busy.retry_after_secs().to_string()))
-                .json(json!({"error": busy.to_string()}));
+            return busy.response();
         }
     };
     let body =
