@@ -329,20 +329,38 @@ fn shorten(s: &str) -> String {
 /// The pause after a 429 that gave no hint how long to wait.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// The longest pause a 429 can impose: a longer `Retry-After` (or throttle
+/// message) is read as this, so an absurd value from a broken or hostile
+/// server neither overflows `Instant + wait` (a panic) nor parks the queue
+/// for years.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Seconds as a `Duration`, at most [`MAX_RETRY_AFTER`] (`from_secs_f64`
+/// panics above `u64::MAX` seconds). `secs` is finite and not negative.
+fn capped_secs(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(MAX_RETRY_AFTER)
+        .min(MAX_RETRY_AFTER)
+}
+
 /// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub(crate) fn parse_retry_after(header: &str, now: std::time::SystemTime) -> Option<Duration> {
     let h = header.trim();
     if let Ok(secs) = h.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     if let Ok(secs) = h.parse::<f64>()
         && secs.is_finite()
         && secs >= 0.0
     {
-        return Some(Duration::from_secs_f64(secs));
+        return Some(capped_secs(secs));
     }
     let at = httpdate::parse_http_date(h).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 /// DRF's throttle message: "Request was throttled. Expected available in 12 seconds."
@@ -355,7 +373,7 @@ pub(crate) fn seconds_in_detail(detail: &str) -> Option<Duration> {
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
     let secs: f64 = num.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    (secs.is_finite() && secs >= 0.0).then(|| capped_secs(secs))
 }
 
 #[cfg(test)]

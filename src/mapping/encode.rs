@@ -114,7 +114,14 @@ pub(crate) fn check_path_shape(path: &str) -> Result<(), String> {
         if seg.is_empty() && i != last {
             return Err("empty path segment (`//`)".into());
         }
-        if *seg == "." || *seg == ".." {
+        // `%2e` is a `.` to URL parsers (WHATWG: `.%2e` is a `..` segment);
+        // no segment longer than `%2e%2e` can be one.
+        let dots = seg.len() <= 6
+            && matches!(
+                seg.to_ascii_lowercase().replace("%2e", ".").as_str(),
+                "." | ".."
+            );
+        if dots {
             return Err("`.` and `..` segments are not allowed".into());
         }
     }
@@ -193,5 +200,10 @@ mod tests {
         assert!(check_path_shape("/a/../b").is_err());
         assert!(check_path_shape("/./b").is_err());
         assert!(check_path_shape("/a/..").is_err());
+        // Found by the mapping properties: encoded dots are dot segments too.
+        assert!(check_path_shape("/a/%2e%2E/b").is_err());
+        assert!(check_path_shape("/.%2e").is_err());
+        assert!(check_path_shape("/%2e").is_err());
+        assert!(check_path_shape("/%2e%2e%2e/x").is_ok());
     }
 }

@@ -28,6 +28,12 @@ impl<'a> UrlList<'a> {
     }
 
     fn push(&mut self, origin: &str, path: String, rule: &str) {
+        // A name made of dots gives a dot segment (`...html` has the pretty
+        // URL `/..`, `...md` the `{stem}` `..`) that a CDN resolves to
+        // another URL, possibly above the base's prefix: never purged.
+        if encode::check_path_shape(&path).is_err() {
+            return;
+        }
         let url = format!("{origin}{path}");
         if self.seen.insert(url.clone()) {
             self.list.push(MappedUrl {

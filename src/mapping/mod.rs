@@ -8,6 +8,8 @@ mod compile;
 mod encode;
 mod fs;
 mod map;
+#[cfg(test)]
+mod props;
 mod relpath;
 mod reverse;
 mod template;

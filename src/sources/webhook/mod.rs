@@ -38,6 +38,8 @@ mod github;
 mod gitlab;
 mod handler;
 pub mod listener;
+#[cfg(test)]
+mod props;
 mod push;
 mod sig;
 mod standard;
