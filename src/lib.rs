@@ -15,6 +15,8 @@ pub mod cli;
 pub mod cloakfusion;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod health;
 pub mod intake;
 pub mod mapping;

@@ -8,6 +8,8 @@ mod endpoints;
 pub mod error;
 mod flex;
 mod limiter;
+#[cfg(test)]
+mod props;
 pub mod regex;
 mod text;
 mod types;
@@ -19,4 +21,11 @@ pub use regex::path_regex;
 pub use types::{
     FlushReceipt, FlushState, PropertiesSpec, StatusEntry, Upserted, Vhost, VhostProperties,
     VhostSpec,
+};
+// For the `fuzzing` facade (src/fuzzing.rs) only: the decoders, unchanged.
+#[cfg(feature = "fuzzing")]
+pub(crate) use {
+    decode::{flush_receipt, object, page, status_page},
+    flex::timestamp,
+    text::snippet,
 };
