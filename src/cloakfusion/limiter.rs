@@ -1,10 +1,14 @@
-//! Client-side rate limiting: token buckets for requests and flushed URLs per
-//! minute, plus the global pause a 429 imposes. One limiter is shared by all
+//! Client-side rate limiting: budgets for requests and flushed URLs per
+//! minute (a token bucket that spreads them, and the last minute's log that
+//! caps them), plus the global pause a 429 imposes. One limiter is shared by all
 //! clones of a `Client`, so every caller in the daemon respects the same
 //! budget and nobody hammers a server that told us to wait.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// Shortest sleep between two looks at the buckets, so rounding can never
 /// turn the wait loop into a busy loop.
@@ -55,10 +59,90 @@ impl Bucket {
     }
 }
 
+/// What was spent in the last minute. The bucket alone lets its burst
+/// through on top of a minute's refill (120/min: 140 in the first minute),
+/// which a server that counts a sliding minute answers with 429; with this
+/// log no 60 s window ever holds more than the budget.
+#[derive(Debug, Clone)]
+struct Window {
+    limit: u64,
+    spent: VecDeque<(Instant, u64)>,
+    sum: u64,
+}
+
+impl Window {
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(at, n)) = self.spent.front() {
+            if now.saturating_duration_since(at) < MINUTE {
+                break;
+            }
+            self.sum -= n;
+            self.spent.pop_front();
+        }
+    }
+
+    /// How long until `n` more fit in the window. More than the whole
+    /// budget at once fits an empty window, as the bucket lets it.
+    fn wait_for(&mut self, n: u64, now: Instant) -> Duration {
+        self.expire(now);
+        let mut left = self.sum;
+        if left == 0 || left + n <= self.limit {
+            return Duration::ZERO;
+        }
+        for &(at, m) in &self.spent {
+            left -= m;
+            if left == 0 || left + n <= self.limit {
+                return (at + MINUTE).saturating_duration_since(now);
+            }
+        }
+        Duration::ZERO
+    }
+
+    fn take(&mut self, n: u64, now: Instant) {
+        if n > 0 {
+            self.spent.push_back((now, n));
+            self.sum += n;
+        }
+    }
+}
+
+/// One per-minute budget: the bucket spreads, the window caps.
+#[derive(Debug, Clone)]
+struct Budget {
+    bucket: Bucket,
+    window: Window,
+}
+
+impl Budget {
+    /// `None` for 0 (unlimited).
+    fn new(per_minute: u32, now: Instant) -> Option<Budget> {
+        Some(Budget {
+            bucket: Bucket::new(per_minute, now)?,
+            window: Window {
+                limit: u64::from(per_minute),
+                spent: VecDeque::new(),
+                sum: 0,
+            },
+        })
+    }
+
+    fn wait_for(&mut self, n: u32, now: Instant) -> Duration {
+        self.bucket.refill(now);
+        self.bucket
+            .wait_for(f64::from(n))
+            .max(self.window.wait_for(u64::from(n), now))
+    }
+
+    fn take(&mut self, n: u32, now: Instant) {
+        self.bucket.tokens -= f64::from(n);
+        self.window.take(u64::from(n), now);
+    }
+}
+
 #[derive(Debug)]
 struct State {
-    requests: Option<Bucket>,
-    urls: Option<Bucket>,
+    requests: Option<Budget>,
+    urls: Option<Budget>,
     paused_until: Option<Instant>,
 }
 
@@ -74,8 +158,8 @@ impl Limiter {
         let now = Instant::now();
         Limiter {
             state: Mutex::new(State {
-                requests: Bucket::new(requests_per_minute, now),
-                urls: Bucket::new(urls_per_minute, now),
+                requests: Budget::new(requests_per_minute, now),
+                urls: Budget::new(urls_per_minute, now),
                 paused_until: None,
             }),
         }
@@ -103,20 +187,19 @@ impl Limiter {
             st.paused_until = None;
         }
         let mut wait = Duration::ZERO;
-        for (bucket, n) in [(&mut st.requests, requests), (&mut st.urls, urls)] {
-            if let Some(b) = bucket.as_mut()
+        for (budget, n) in [(&mut st.requests, requests), (&mut st.urls, urls)] {
+            if let Some(b) = budget.as_mut()
                 && n > 0
             {
-                b.refill(now);
-                wait = wait.max(b.wait_for(f64::from(n)));
+                wait = wait.max(b.wait_for(n, now));
             }
         }
         if wait > Duration::ZERO {
             return Err(wait);
         }
-        for (bucket, n) in [(&mut st.requests, requests), (&mut st.urls, urls)] {
-            if let Some(b) = bucket.as_mut() {
-                b.tokens -= f64::from(n);
+        for (budget, n) in [(&mut st.requests, requests), (&mut st.urls, urls)] {
+            if let Some(b) = budget.as_mut() {
+                b.take(n, now);
             }
         }
         Ok(())
@@ -143,8 +226,7 @@ impl Limiter {
         let mut st = self.lock();
         let pause = st.paused_until.filter(|p| *p > now);
         let bucket = st.requests.as_mut().and_then(|b| {
-            b.refill(now);
-            let w = b.wait_for(1.0);
+            let w = b.wait_for(1, now);
             (w > Duration::ZERO).then(|| now + w)
         });
         match (pause, bucket) {
@@ -190,6 +272,52 @@ mod tests {
             assert_eq!(l.try_acquire(1, 0, later), Ok(()));
         }
         assert!(l.try_acquire(1, 0, later).is_err());
+    }
+
+    /// Whatever the pace of asking, no 60 s window holds more than the
+    /// budget (the bucket alone let 140 of 120 through in the first minute).
+    #[test]
+    fn no_minute_ever_holds_more_than_the_budget() {
+        for per_minute in [1, 7, 60, 120, 600] {
+            let l = Limiter::new(per_minute, 0);
+            let t0 = Instant::now();
+            let mut sent = Vec::new();
+            for step in 0..(5 * 60 * 100) {
+                let now = t0 + Duration::from_millis(10 * step);
+                while l.try_acquire(1, 0, now).is_ok() {
+                    sent.push(now);
+                }
+            }
+            let busiest = (0..sent.len())
+                .map(|i| sent[i..].partition_point(|t| *t < sent[i] + MINUTE))
+                .max()
+                .unwrap_or(0);
+            assert_eq!(busiest, per_minute as usize, "{per_minute}/min");
+            // And the rate is kept: about the budget a minute over 5 minutes.
+            let expected = 5 * per_minute as usize;
+            assert!(
+                sent.len() + per_minute as usize / 6 + 1 >= expected,
+                "{}",
+                sent.len()
+            );
+        }
+    }
+
+    #[test]
+    fn url_budget_is_capped_per_minute_too() {
+        // 600 URLs/min in batches of 50: the bucket's burst (100) on top of
+        // a minute's refill let 650 through; the window stops at 600.
+        let l = Limiter::new(0, 600);
+        let t0 = Instant::now();
+        let mut urls = 0;
+        for step in 0..600 {
+            let now = t0 + Duration::from_millis(100 * step);
+            while l.try_acquire(1, 50, now).is_ok() {
+                urls += 50;
+            }
+        }
+        assert_eq!(urls, 600);
+        assert!(l.try_acquire(1, 50, t0 + MINUTE).is_ok());
     }
 
     #[test]
