@@ -5,7 +5,7 @@
 //! file lists, tag and force pushes that list nothing useful); purging only
 //! the listed files then would leave stale pages, so each case is named here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::Deserialize;
 
@@ -72,9 +72,10 @@ impl PushFacts {
         } else {
             self.incomplete_reason()
         };
-        // Collecting (sort, then bulk build) is much cheaper than inserting
-        // one by one when a capped push lists hundreds of thousands of paths.
-        let changed: BTreeSet<String> = self
+        // A capped push lists hundreds of thousands of paths, mostly the
+        // same few thousand again: dedupe by hash first, then sort only the
+        // distinct ones (collecting builds the set in bulk).
+        let distinct: HashSet<String> = self
             .commits
             .into_iter()
             .flat_map(|c| [c.added, c.modified, c.removed])
@@ -82,6 +83,7 @@ impl PushFacts {
             .flatten()
             .filter(|p| !p.is_empty())
             .collect();
+        let changed: BTreeSet<String> = distinct.into_iter().collect();
         Push {
             repository: self.repository,
             git_ref: self.git_ref,
