@@ -7,6 +7,7 @@ pub mod file_index;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_group;
 mod sqlite_index;
 mod sqlite_poll;
 mod sqlite_rows;
@@ -24,7 +25,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -2,6 +2,7 @@
 //! committed enqueue survives a crash or a power cut. One connection behind a
 //! mutex, driven from tokio's blocking pool; writes are short transactions.
 
+use super::sqlite_group::Group;
 use super::sqlite_rows::{BATCH_COLS, batch_by_id, load_batches, new_batch};
 use super::sqlite_schema::migrate;
 use super::*;
@@ -11,9 +12,11 @@ use std::sync::Mutex;
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Enqueues waiting to share the next commit (sqlite_group.rs).
+    group: Arc<Group>,
 }
 
-fn map_err(e: rusqlite::Error) -> StoreError {
+pub(super) fn map_err(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::*;
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
@@ -54,6 +57,7 @@ impl SqliteStore {
         migrate(&mut conn).map_err(StoreError::Schema)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            group: Arc::default(),
         })
     }
 
@@ -95,54 +99,7 @@ impl Store for SqliteStore {
         delivery: Option<DeliveryKey>,
         items: Vec<NewPurge>,
     ) -> StoreResult<Option<EnqueueReport>> {
-        self.tx(move |tx| {
-            let mut report = EnqueueReport::default();
-            let now = now_ms();
-            if let Some(d) = &delivery {
-                let fresh = tx.execute(
-                    "INSERT INTO deliveries (hook, id, received_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (hook, id) DO NOTHING",
-                    params![d.hook, d.id, now],
-                )?;
-                if fresh == 0 {
-                    return Ok(None);
-                }
-            }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO purges (site, vhost, url, path, state, origin_kind, origin_ref,
-                                     enqueued_at, not_before, updated_at, hold)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7, ?9)
-                 ON CONFLICT (vhost, url) WHERE state = 'pending' DO NOTHING",
-            )?;
-            let mut earlier = tx.prepare_cached(
-                "UPDATE purges SET not_before = ?3
-                 WHERE vhost = ?1 AND url = ?2 AND state = 'pending' AND not_before > ?3",
-            )?;
-            for p in &items {
-                let n = ins.execute(params![
-                    p.site,
-                    p.vhost,
-                    p.url,
-                    p.path,
-                    p.origin.kind,
-                    p.origin.reference,
-                    now,
-                    p.not_before,
-                    p.hold
-                ])?;
-                let site = report.per_site.entry(p.site.clone()).or_default();
-                if n == 1 {
-                    report.added += 1;
-                    site.0 += 1;
-                } else {
-                    report.coalesced += 1;
-                    site.1 += 1;
-                    earlier.execute(params![p.vhost, p.url, p.not_before])?;
-                }
-            }
-            Ok(Some(report))
-        })
-        .await
+        self.group.enqueue(&self.conn, delivery, items).await
     }
 
     async fn release_hold(&self, hold: &str) -> StoreResult<u64> {

@@ -201,3 +201,34 @@ async fn deliveries_dedupe_and_holds_release() {
     assert_eq!(s.pending_groups(now_ms()).await.unwrap()[0].count, 1);
     assert_eq!(s.release_hold("sha1").await.unwrap(), 0);
 }
+
+/// 64 change sets at once (32 delivery ids, each sent twice): the group
+/// commit keeps every caller's own answer, dedups deliveries within one
+/// transaction as across them, and everything answered is on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_change_sets_share_commits_and_keep_their_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(open(&dir));
+    let calls = (0..64).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let key = DeliveryKey {
+                hook: "gh".into(),
+                id: format!("d{}", i % 32),
+            };
+            let items = vec![purge(&format!("/p{}", i % 32)), purge("/shared")];
+            s.enqueue_delivery(Some(key), items).await.unwrap()
+        })
+    });
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.unwrap());
+    }
+    let fresh: Vec<&EnqueueReport> = answers.iter().flatten().collect();
+    assert_eq!(fresh.len(), 32, "each delivery id enqueues once");
+    assert_eq!(fresh.iter().map(|r| r.added).sum::<u64>(), 33);
+    assert_eq!(fresh.iter().map(|r| r.coalesced).sum::<u64>(), 31);
+    drop(s);
+    let reopened = open(&dir);
+    assert_eq!(reopened.counts().await.unwrap()[&PurgeState::Pending], 33);
+}
