@@ -1,6 +1,7 @@
 //! The embedded store: SQLite in WAL mode with `synchronous=FULL`, so that a
 //! committed enqueue survives a crash or a power cut. One connection behind a
-//! mutex, driven from tokio's blocking pool; writes are short transactions.
+//! mutex, driven from tokio's blocking pool; writes are short transactions,
+//! and concurrent enqueues share one (`sqlite_group.rs`).
 
 use super::sqlite_group::Group;
 use super::sqlite_rows::{BATCH_COLS, batch_by_id, load_batches, new_batch};
