@@ -21,6 +21,8 @@ pub mod health;
 pub mod intake;
 pub mod mapping;
 pub mod metrics;
+#[cfg(test)]
+mod props_json;
 pub mod queue;
 pub mod simulator;
 pub mod sink;

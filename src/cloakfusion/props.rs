@@ -46,45 +46,23 @@ const KEYS: &[&str] = &[
     "0",
 ];
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
-        "\\PC{0,16}".prop_map(Value::String),
-        prop::sample::select(vec![
-            "done",
-            "failed",
-            "pending",
-            "true",
-            "0",
-            "60",
-            "",
-            "2024-01-02T03:04:05+02:00",
-            "1e30",
-            "https://www.example.com/a b?x#y",
-            "<html>",
-            "Expected available in 1e300 seconds. Too many URLs"
-        ])
-        .prop_map(|s| Value::String(s.into())),
-    ]
-}
+const WORDS: &[&str] = &[
+    "done",
+    "failed",
+    "pending",
+    "true",
+    "0",
+    "60",
+    "",
+    "2024-01-02T03:04:05+02:00",
+    "1e30",
+    "https://www.example.com/a b?x#y",
+    "<html>",
+    "Expected available in 1e300 seconds. Too many URLs",
+];
 
 fn json_value() -> impl Strategy<Value = Value> {
-    leaf().prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(
-                prop::sample::select(KEYS).prop_map(String::from),
-                inner,
-                0..7
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::props_json::json_value(KEYS, WORDS, 4)
 }
 
 fn body() -> impl Strategy<Value = Vec<u8>> {

@@ -181,31 +181,9 @@ const WORDS: &[&str] = &[
     "",
 ];
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
-            .map(Value::Number)),
-        "\\PC{0,12}".prop_map(Value::String),
-        prop::sample::select(WORDS).prop_map(|s| Value::String(s.into())),
-    ]
-}
-
 /// Arbitrary JSON whose object keys come from [`KEYS`].
 pub(crate) fn json_value() -> impl Strategy<Value = Value> {
-    leaf().prop_recursive(5, 64, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(
-                prop::sample::select(KEYS).prop_map(String::from),
-                inner,
-                0..7
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::props_json::json_value(KEYS, WORDS, 5)
 }
 
 fn body() -> impl Strategy<Value = Vec<u8>> {
